@@ -1,0 +1,2 @@
+//! TEST DOUBLE: an in-memory Kubernetes API server.
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! Typed client for the SAKURA Cloud IaaS API.
+#![warn(missing_docs)]
