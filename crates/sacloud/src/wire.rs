@@ -1,0 +1,330 @@
+//! Encodings the SAKURA Cloud API uses on the wire that plain serde does not cover.
+//!
+//! The API is inconsistent in ways clients must tolerate: IDs arrive as numbers or strings
+//! (depending on `X-Sakura-Bigint-As-Int` and on the field), numbers inside appliance `Settings`
+//! are strings (`"80"`), flags are the strings `"True"`/`"False"`, and absent values are sometimes
+//! `null`, sometimes `""`, sometimes missing. Each helper here accepts every form seen and writes
+//! the one form the API expects.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A resource ID: a 12-digit number. Read from JSON numbers or strings; written as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Id(pub u64);
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for Id {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Id)
+    }
+}
+
+impl From<u64> for Id {
+    fn from(v: u64) -> Self {
+        Id(v)
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+struct U64Visitor;
+
+impl Visitor<'_> for U64Visitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a non-negative integer as a JSON number or string")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+        u64::try_from(v).map_err(|_| E::custom(format!("negative number {v}")))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+        if v.fract() == 0.0 && v >= 0.0 && v < u64::MAX as f64 {
+            Ok(v as u64)
+        } else {
+            Err(E::custom(format!("not an integer: {v}")))
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+        v.trim()
+            .parse()
+            .map_err(|_| E::custom(format!("not an integer: {v:?}")))
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(U64Visitor).map(Id)
+    }
+}
+
+/// Writes an [`Id`] as a JSON string, for the fields the API keeps as strings even with
+/// `X-Sakura-Bigint-As-Int: 1` (such as `Remark.Switch.ID`). Reads either form.
+pub mod id_as_string {
+    use super::*;
+
+    /// Serializes as `"123456789012"`.
+    pub fn serialize<S: Serializer>(id: &Id, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&id.0.to_string())
+    }
+
+    /// Accepts a number or a string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
+        Id::deserialize(d)
+    }
+}
+
+/// A number the API sends and expects as a string, e.g. `"Port": "80"`.
+///
+/// Reads numbers and strings; writes a string. An empty string reads as zero, which is how the
+/// API reports an unset value in some settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct StringNumber(pub u64);
+
+impl fmt::Display for StringNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for StringNumber {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+struct StringNumberVisitor;
+
+impl Visitor<'_> for StringNumberVisitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number or a string holding a number")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+        U64Visitor.visit_i64(v)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+        U64Visitor.visit_f64(v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+        if v.trim().is_empty() {
+            return Ok(0);
+        }
+        U64Visitor.visit_str(v)
+    }
+}
+
+impl<'de> Deserialize<'de> for StringNumber {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StringNumberVisitor).map(StringNumber)
+    }
+}
+
+impl StringNumber {
+    /// Reads a number from a JSON value in any of the forms the API uses.
+    pub(crate) fn deserialize_value(v: &serde_json::Value) -> Result<u64, String> {
+        StringNumber::deserialize(v)
+            .map(|n| n.0)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl From<u64> for StringNumber {
+    fn from(v: u64) -> Self {
+        StringNumber(v)
+    }
+}
+
+impl From<u16> for StringNumber {
+    fn from(v: u16) -> Self {
+        StringNumber(u64::from(v))
+    }
+}
+
+/// A boolean the API sends and expects as the string `"True"` or `"False"`.
+///
+/// Reads `"True"`/`"False"` in any case and JSON booleans; writes `"True"`/`"False"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct StringFlag(pub bool);
+
+impl Serialize for StringFlag {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0 { "True" } else { "False" })
+    }
+}
+
+struct StringFlagVisitor;
+
+impl Visitor<'_> for StringFlagVisitor {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"True\", \"False\" or a boolean")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" | "" => Ok(false),
+            _ => Err(E::custom(format!("not a flag: {v:?}"))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StringFlag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StringFlagVisitor).map(StringFlag)
+    }
+}
+
+impl From<bool> for StringFlag {
+    fn from(v: bool) -> Self {
+        StringFlag(v)
+    }
+}
+
+/// `Option<Ipv4Addr>` read leniently: `null`, `""` and a value that is not an IPv4 address all
+/// read as `None`, so one odd field does not make a whole listing unreadable. Writes the dotted
+/// string, or `null`.
+pub mod lenient_ipv4 {
+    use super::*;
+
+    /// Serializes as `"192.0.2.1"` or `null`.
+    pub fn serialize<S: Serializer>(ip: &Option<Ipv4Addr>, s: S) -> Result<S::Ok, S::Error> {
+        match ip {
+            Some(ip) => s.collect_str(ip),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Accepts a string, `null` or nothing.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ipv4Addr>, D::Error> {
+        let raw: Option<serde_json::Value> = Option::deserialize(d)?;
+        Ok(match raw {
+            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        })
+    }
+}
+
+/// Reads `null` as the type's default (an empty list, an empty string), because the API sends
+/// `null` where clients expect an empty value.
+pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct Holder {
+        #[serde(rename = "ID")]
+        id: Id,
+        #[serde(rename = "SwitchID", with = "id_as_string")]
+        switch_id: Id,
+        #[serde(rename = "Port")]
+        port: StringNumber,
+        #[serde(rename = "Enabled")]
+        enabled: StringFlag,
+        #[serde(rename = "IP", with = "lenient_ipv4", default)]
+        ip: Option<Ipv4Addr>,
+        #[serde(rename = "Tags", default, deserialize_with = "null_as_default")]
+        tags: Vec<String>,
+    }
+
+    #[test]
+    fn reads_every_form_the_api_sends() {
+        let a: Holder = serde_json::from_value(json!({
+            "ID": 123456789012u64, "SwitchID": "112800442260", "Port": "80",
+            "Enabled": "True", "IP": "192.168.0.1", "Tags": null
+        }))
+        .unwrap();
+        let b: Holder = serde_json::from_value(json!({
+            "ID": "123456789012", "SwitchID": 112800442260u64, "Port": 80,
+            "Enabled": true, "IP": "", "Tags": ["x"]
+        }))
+        .unwrap();
+        assert_eq!(a.id, Id(123456789012));
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.switch_id, b.switch_id);
+        assert_eq!(a.port, StringNumber(80));
+        assert_eq!(b.port, StringNumber(80));
+        assert!(a.enabled.0 && b.enabled.0);
+        assert_eq!(a.ip, Some(Ipv4Addr::new(192, 168, 0, 1)));
+        assert_eq!(b.ip, None);
+        assert!(a.tags.is_empty());
+        let c: Holder = serde_json::from_value(json!({
+            "ID": 1, "SwitchID": "2", "Port": "", "Enabled": "False", "IP": "not-an-ip"
+        }))
+        .unwrap();
+        assert_eq!(c.port, StringNumber(0));
+        assert!(!c.enabled.0);
+        assert_eq!(c.ip, None);
+    }
+
+    #[test]
+    fn writes_the_forms_the_api_expects() {
+        let h = Holder {
+            id: Id(123456789012),
+            switch_id: Id(112800442260),
+            port: StringNumber(443),
+            enabled: StringFlag(false),
+            ip: Some(Ipv4Addr::new(203, 0, 113, 5)),
+            tags: vec![],
+        };
+        assert_eq!(
+            serde_json::to_value(&h).unwrap(),
+            json!({"ID": 123456789012u64, "SwitchID": "112800442260", "Port": "443",
+                   "Enabled": "False", "IP": "203.0.113.5", "Tags": []})
+        );
+    }
+
+    #[test]
+    fn rejects_garbage_numbers() {
+        assert!(serde_json::from_value::<Id>(json!("abc")).is_err());
+        assert!(serde_json::from_value::<Id>(json!(-1)).is_err());
+        assert!(serde_json::from_value::<StringNumber>(json!("8o")).is_err());
+        assert!(serde_json::from_value::<StringFlag>(json!("yes")).is_err());
+    }
+}
