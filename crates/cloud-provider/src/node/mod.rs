@@ -1,0 +1,4 @@
+//! Node decisions: initialization, addresses.
+
+pub mod addresses;
+pub mod init;

@@ -1,0 +1,78 @@
+//! What a cloud provider tells the controllers. (The async provider traits land with the
+//! controllers; these are the values they exchange.)
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::NodeAddress;
+
+/// What the cloud knows about the instance behind a Node.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InstanceMetadata {
+    /// `<provider>://<id>`; set on the Node only if it has none.
+    pub provider_id: String,
+    /// Value for `node.kubernetes.io/instance-type`; empty for none.
+    pub instance_type: String,
+    /// The instance's addresses, in the order clients should prefer them.
+    pub node_addresses: Vec<NodeAddress>,
+    /// Value for `topology.kubernetes.io/zone`; empty for none.
+    pub zone: String,
+    /// Value for `topology.kubernetes.io/region`; empty for none.
+    pub region: String,
+    /// Further labels; those in Kubernetes' own namespaces are dropped, and none overrides an
+    /// existing label.
+    pub additional_labels: BTreeMap<String, String>,
+}
+
+/// An error from the provider, with what the controllers should make of it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    /// What kind of failure.
+    pub kind: ProviderErrorKind,
+    /// Human-readable message (shown in events and logs; never secrets).
+    pub message: String,
+}
+
+/// Kinds of [`ProviderError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderErrorKind {
+    /// The cloud says, definitively, that the thing does not exist.
+    NotFound,
+    /// Not an error as such: try again after this long (an appliance still booting, a rate
+    /// limit).
+    RetryAfter(Duration),
+    /// Anything else. Never to be read as "not found".
+    Other,
+}
+
+impl ProviderError {
+    /// A definitive "does not exist".
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            kind: ProviderErrorKind::NotFound,
+            message: message.into(),
+        }
+    }
+
+    /// "Ask again after `after`".
+    pub fn retry_after(after: Duration, message: impl Into<String>) -> Self {
+        Self {
+            kind: ProviderErrorKind::RetryAfter(after),
+            message: message.into(),
+        }
+    }
+
+    /// Any other failure.
+    pub fn other(message: impl Into<String>) -> Self {
+        Self {
+            kind: ProviderErrorKind::Other,
+            message: message.into(),
+        }
+    }
+
+    /// Whether the provider said "not found" (and only then).
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ProviderErrorKind::NotFound
+    }
+}

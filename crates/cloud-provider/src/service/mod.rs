@@ -1,0 +1,3 @@
+//! Service decisions.
+
+pub mod predicates;
