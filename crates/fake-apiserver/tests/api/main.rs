@@ -1,0 +1,12 @@
+//! Integration tests: the fake API server driven through kube-rs and raw HTTP.
+
+// clippy.toml allows unwrap/expect inside #[test] fns only; helpers here are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod churn;
+mod crud;
+mod raw_http;
+mod runtime;
+mod semantics;
+mod support;
+mod watching;
