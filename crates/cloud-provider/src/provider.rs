@@ -1,10 +1,52 @@
-//! What a cloud provider tells the controllers. (The async provider traits land with the
-//! controllers; these are the values they exchange.)
+//! The provider interface: what a cloud must answer for the controllers.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::NodeAddress;
+use k8s_openapi::api::core::v1::{Node, NodeAddress};
+
+/// A boxed future, so provider traits can be used as trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Instances (servers) behind Nodes, as the node and node-lifecycle controllers need them.
+///
+/// Lookups for many Nodes usually come in bursts (a cluster starting, the periodic address
+/// sync); providers should answer them from one cloud listing rather than one call per Node,
+/// and may override [`InstancesV2::instance_metadata_batch`] to do so explicitly.
+pub trait InstancesV2: Send + Sync {
+    /// Whether the instance behind the Node exists. `Ok(false)` only when the cloud says so
+    /// definitively: the lifecycle controller deletes the Node on it. Any doubt is an error.
+    fn instance_exists<'a>(&'a self, node: &'a Node) -> BoxFuture<'a, Result<bool, ProviderError>>;
+
+    /// Whether the instance is shut down (it exists but is not running).
+    fn instance_shutdown<'a>(
+        &'a self,
+        node: &'a Node,
+    ) -> BoxFuture<'a, Result<bool, ProviderError>>;
+
+    /// What the cloud knows about the Node's instance.
+    fn instance_metadata<'a>(
+        &'a self,
+        node: &'a Node,
+    ) -> BoxFuture<'a, Result<InstanceMetadata, ProviderError>>;
+
+    /// Metadata for many Nodes at once, in the same order. The default asks one Node at a time;
+    /// providers with a listing API should answer from one listing.
+    fn instance_metadata_batch<'a>(
+        &'a self,
+        nodes: &'a [Node],
+    ) -> BoxFuture<'a, Vec<Result<InstanceMetadata, ProviderError>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(nodes.len());
+            for node in nodes {
+                out.push(self.instance_metadata(node).await);
+            }
+            out
+        })
+    }
+}
 
 /// What the cloud knows about the instance behind a Node.
 #[derive(Debug, Clone, PartialEq, Default)]

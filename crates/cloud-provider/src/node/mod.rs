@@ -1,4 +1,5 @@
-//! Node decisions: initialization, addresses.
+//! Nodes: initialization, addresses, the cloud node controller.
 
 pub mod addresses;
+pub mod controller;
 pub mod init;

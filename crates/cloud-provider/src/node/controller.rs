@@ -1,0 +1,332 @@
+//! The cloud node controller: initializes Nodes the kubelet registered with
+//! `--cloud-provider=external`, and keeps every Node's addresses true to the cloud.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use serde_json::json;
+
+use super::addresses::{AddressError, addresses_differ, desired_node_addresses};
+use super::init::{initialized_node, is_uninitialized};
+use crate::events::{EventPublisher, REASON_SYNC_NODE_FAILED, REASON_SYNCED};
+use crate::labels::ANNOTATION_PROVIDED_NODE_IP;
+use crate::provider::{InstanceMetadata, InstancesV2, ProviderError, ProviderErrorKind};
+
+/// Settings of the cloud node controller.
+#[derive(Debug, Clone)]
+pub struct NodeControllerConfig {
+    /// How often every Node's addresses are compared with the cloud's
+    /// (`--node-status-update-frequency`, default 5 minutes).
+    pub status_update_frequency: Duration,
+    /// How many Nodes are initialized at once (`--concurrent-node-syncs`, default 1).
+    pub concurrency: u16,
+}
+
+impl Default for NodeControllerConfig {
+    fn default() -> Self {
+        Self {
+            status_update_frequency: Duration::from_secs(300),
+            concurrency: 1,
+        }
+    }
+}
+
+/// Why a Node could not be initialized.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeSyncError {
+    /// The provider failed.
+    #[error("cloud provider: {0}")]
+    Provider(#[from] ProviderError),
+    /// The cloud's addresses do not fit the kubelet's `--node-ip`.
+    #[error(transparent)]
+    Addresses(#[from] AddressError),
+    /// The Kubernetes API failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// Kept conflicting with other writers.
+    #[error("node {0} kept changing under us; giving up this attempt")]
+    TooManyConflicts(String),
+}
+
+/// The cloud node controller.
+pub struct CloudNodeController {
+    nodes: Api<Node>,
+    instances: Arc<dyn InstancesV2>,
+    events: EventPublisher,
+    config: NodeControllerConfig,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+/// Per-Node backoff after failures: 1 s doubling to 5 minutes.
+fn backoff(failures: u32) -> Duration {
+    let secs = 1u64 << failures.min(9);
+    Duration::from_secs(secs.min(300))
+}
+
+const CONFLICT_RETRIES: u32 = 20;
+
+impl CloudNodeController {
+    /// A controller using `client` for the Kubernetes API and `instances` for the cloud.
+    pub fn new(
+        client: Client,
+        instances: Arc<dyn InstancesV2>,
+        config: NodeControllerConfig,
+    ) -> Self {
+        Self {
+            nodes: Api::all(client.clone()),
+            events: EventPublisher::new(client, "cloud-node-controller"),
+            instances,
+            config,
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Runs until `shutdown` completes: watches Nodes and initializes tainted ones; every
+    /// `status_update_frequency` re-syncs all Nodes' addresses with one batched provider call.
+    pub async fn run(
+        self: Arc<Self>,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let controller = Controller::new(self.nodes.clone(), watcher::Config::default())
+            .with_config(
+                kube::runtime::controller::Config::default().concurrency(self.config.concurrency),
+            );
+        let store = controller.store();
+        // kube-runtime wants a `Sync` shutdown future; a oneshot receiver is one.
+        let (controller_stop_tx, controller_stop_rx) = futures::channel::oneshot::channel::<()>();
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = controller_stop_tx.send(());
+            let _ = stop_tx.send(true);
+        });
+        let runner = controller
+            .graceful_shutdown_on(controller_stop_rx.map(|_| ()))
+            .run(
+                |node, ctx: Arc<Self>| async move { ctx.reconcile(&node).await },
+                |node, error, ctx: Arc<Self>| ctx.error_policy(&node, error),
+                self.clone(),
+            )
+            .for_each(|_| async {});
+        let periodic = {
+            let this = self.clone();
+            async move {
+                let mut tick = tokio::time::interval(this.config.status_update_frequency);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                tick.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stop_rx.changed() => return,
+                    }
+                    let nodes: Vec<Node> = store.state().iter().map(|n| (**n).clone()).collect();
+                    this.sync_addresses(&nodes).await;
+                }
+            }
+        };
+        tokio::join!(runner, periodic);
+    }
+
+    fn error_policy(&self, node: &Node, error: &NodeSyncError) -> Action {
+        let name = node.name_any();
+        let failures = {
+            let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            let n = map.entry(name.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let delay = match error {
+            NodeSyncError::Provider(ProviderError {
+                kind: ProviderErrorKind::RetryAfter(d),
+                ..
+            }) => *d,
+            _ => backoff(failures - 1),
+        };
+        tracing::warn!(node = %name, %error, retry_in_s = delay.as_secs(), "node sync failed");
+        Action::requeue(delay)
+    }
+
+    /// Initializes one Node if it carries the `uninitialized` taint.
+    pub async fn reconcile(&self, node: &Node) -> Result<Action, NodeSyncError> {
+        if !is_uninitialized(node) {
+            self.failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&node.name_any());
+            return Ok(Action::await_change());
+        }
+        match self.initialize(node).await {
+            Ok(()) => {
+                self.failures
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&node.name_any());
+                Ok(Action::await_change())
+            }
+            Err(error) => {
+                self.events
+                    .warning(
+                        node,
+                        REASON_SYNC_NODE_FAILED,
+                        "InitializeNode",
+                        format!("Failed to initialize node: {error}"),
+                    )
+                    .await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn initialize(&self, node: &Node) -> Result<(), NodeSyncError> {
+        let name = node.name_any();
+        let meta = self.instances.instance_metadata(node).await?;
+        let addresses = desired_addresses(node, &meta)?;
+
+        let mut written: Option<Node> = None;
+        for attempt in 0..CONFLICT_RETRIES {
+            let latest = if attempt == 0 {
+                node.clone()
+            } else {
+                self.nodes.get(&name).await?
+            };
+            if !is_uninitialized(&latest) {
+                // Someone else (another replica, a human) finished it.
+                return Ok(());
+            }
+            let updated = initialized_node(&latest, &meta);
+            match self
+                .nodes
+                .replace(&name, &PostParams::default(), &updated)
+                .await
+            {
+                Ok(n) => {
+                    written = Some(n);
+                    break;
+                }
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Some(written) = written else {
+            return Err(NodeSyncError::TooManyConflicts(name));
+        };
+        if let Some(addresses) = addresses {
+            self.patch_addresses(&written, &addresses).await?;
+        }
+        self.events
+            .normal(
+                &written,
+                REASON_SYNCED,
+                "InitializeNode",
+                "Node synced successfully".to_owned(),
+            )
+            .await;
+        Ok(())
+    }
+
+    async fn patch_addresses(
+        &self,
+        node: &Node,
+        addresses: &[k8s_openapi::api::core::v1::NodeAddress],
+    ) -> Result<(), kube::Error> {
+        let current = node
+            .status
+            .as_ref()
+            .and_then(|s| s.addresses.as_deref())
+            .unwrap_or_default();
+        if !addresses_differ(current, addresses) {
+            return Ok(());
+        }
+        self.nodes
+            .patch_status(
+                &node.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": { "addresses": addresses } })),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// Compares every initialized Node's addresses with the cloud's (one batched provider call)
+    /// and patches those that differ. Returns how many Nodes were patched. Failures are logged
+    /// per Node and do not stop the others.
+    pub async fn sync_addresses(&self, nodes: &[Node]) -> usize {
+        let initialized: Vec<Node> = nodes
+            .iter()
+            .filter(|n| !is_uninitialized(n))
+            .cloned()
+            .collect();
+        if initialized.is_empty() {
+            return 0;
+        }
+        let results = self.instances.instance_metadata_batch(&initialized).await;
+        let mut patched = 0;
+        for (node, result) in initialized.iter().zip(results) {
+            let name = node.name_any();
+            let desired = match result
+                .map_err(NodeSyncError::from)
+                .and_then(|meta| desired_addresses(node, &meta).map_err(NodeSyncError::from))
+            {
+                Ok(Some(addresses)) => addresses,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::warn!(node = %name, %error, "could not sync node addresses");
+                    continue;
+                }
+            };
+            let current = node
+                .status
+                .as_ref()
+                .and_then(|s| s.addresses.as_deref())
+                .unwrap_or_default();
+            if !addresses_differ(current, &desired) {
+                continue;
+            }
+            match self.patch_addresses(node, &desired).await {
+                Ok(()) => patched += 1,
+                Err(error) => {
+                    tracing::warn!(node = %name, %error, "could not patch node addresses")
+                }
+            }
+        }
+        patched
+    }
+}
+
+fn desired_addresses(
+    node: &Node,
+    meta: &InstanceMetadata,
+) -> Result<Option<Vec<k8s_openapi::api::core::v1::NodeAddress>>, AddressError> {
+    let existing = node
+        .status
+        .as_ref()
+        .and_then(|s| s.addresses.as_deref())
+        .unwrap_or_default();
+    let provided = node
+        .annotations()
+        .get(ANNOTATION_PROVIDED_NODE_IP)
+        .map(String::as_str);
+    desired_node_addresses(&meta.node_addresses, existing, provided)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_five_minutes() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(9), Duration::from_secs(300));
+        assert_eq!(backoff(40), Duration::from_secs(300));
+    }
+}
