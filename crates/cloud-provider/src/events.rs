@@ -9,6 +9,11 @@ pub const REASON_SYNCED: &str = "Synced";
 /// retried with backoff.
 pub const REASON_SYNC_NODE_FAILED: &str = "SyncNodeFailed";
 
+/// Normal: a Node is being deleted because its instance no longer exists (upstream).
+pub const REASON_DELETING_NODE: &str = "DeletingNode";
+/// Warning: deleting such a Node failed.
+pub const REASON_DELETING_NODE_FAILED: &str = "DeletingNodeFailed";
+
 /// Publishes events, logging (never failing) when the API refuses them: an event is a courtesy
 /// to the operator, not part of the reconciliation.
 #[derive(Clone)]

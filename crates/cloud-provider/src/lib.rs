@@ -2,8 +2,8 @@
 //! exchanges with the controllers, and the controllers' decisions as pure functions.
 //!
 //! This crate knows Kubernetes and no cloud. Work in progress: the provider's instance
-//! interface, the decision functions and the cloud node controller are here; the lifecycle and
-//! service controllers, leader election and serving follow (see the cloud-provider issue).
+//! interface, the decision functions, the cloud node controller and the node lifecycle controller
+//! are here; the service controller, leader election and serving follow (see the cloud-provider issue).
 #![warn(missing_docs)]
 
 pub mod events;
