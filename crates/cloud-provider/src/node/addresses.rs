@@ -37,13 +37,6 @@ pub enum AddressError {
     },
 }
 
-fn address(type_: &str, addr: &str) -> NodeAddress {
-    NodeAddress {
-        type_: type_.to_owned(),
-        address: addr.to_owned(),
-    }
-}
-
 /// Parses the provided-node-ip annotation (one IP, or two comma-separated for dual stack).
 pub fn parse_provided_node_ips(value: &str) -> Result<Vec<IpAddr>, AddressError> {
     let parsed: Result<Vec<IpAddr>, _> = value.split(',').map(|s| s.trim().parse()).collect();
@@ -116,9 +109,12 @@ pub fn addresses_differ(current: &[NodeAddress], desired: &[NodeAddress]) -> boo
     current != desired
 }
 
-/// Convenience for tests and providers: an address of a type.
+/// An address of a type, e.g. `node_address("InternalIP", "192.168.0.10")`.
 pub fn node_address(type_: &str, addr: &str) -> NodeAddress {
-    address(type_, addr)
+    NodeAddress {
+        type_: type_.to_owned(),
+        address: addr.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -126,7 +122,7 @@ mod tests {
     use super::*;
 
     fn a(t: &str, v: &str) -> NodeAddress {
-        address(t, v)
+        node_address(t, v)
     }
 
     fn cloud() -> Vec<NodeAddress> {

@@ -155,33 +155,24 @@ impl CloudNodeController {
 
     /// Initializes one Node if it carries the `uninitialized` taint.
     pub async fn reconcile(&self, node: &Node) -> Result<Action, NodeSyncError> {
-        if !is_uninitialized(node) {
-            self.failures
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&node.name_any());
-            return Ok(Action::await_change());
+        if is_uninitialized(node)
+            && let Err(error) = self.initialize(node).await
+        {
+            self.events
+                .warning(
+                    node,
+                    REASON_SYNC_NODE_FAILED,
+                    "InitializeNode",
+                    format!("Failed to initialize node: {error}"),
+                )
+                .await;
+            return Err(error);
         }
-        match self.initialize(node).await {
-            Ok(()) => {
-                self.failures
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&node.name_any());
-                Ok(Action::await_change())
-            }
-            Err(error) => {
-                self.events
-                    .warning(
-                        node,
-                        REASON_SYNC_NODE_FAILED,
-                        "InitializeNode",
-                        format!("Failed to initialize node: {error}"),
-                    )
-                    .await;
-                Err(error)
-            }
-        }
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&node.name_any());
+        Ok(Action::await_change())
     }
 
     async fn initialize(&self, node: &Node) -> Result<(), NodeSyncError> {
@@ -233,18 +224,20 @@ impl CloudNodeController {
         Ok(())
     }
 
+    /// Writes `addresses` to the Node's status if they differ from its current ones; returns
+    /// whether it wrote.
     async fn patch_addresses(
         &self,
         node: &Node,
         addresses: &[k8s_openapi::api::core::v1::NodeAddress],
-    ) -> Result<(), kube::Error> {
+    ) -> Result<bool, kube::Error> {
         let current = node
             .status
             .as_ref()
             .and_then(|s| s.addresses.as_deref())
             .unwrap_or_default();
         if !addresses_differ(current, addresses) {
-            return Ok(());
+            return Ok(false);
         }
         self.nodes
             .patch_status(
@@ -253,7 +246,7 @@ impl CloudNodeController {
                 &Patch::Merge(json!({ "status": { "addresses": addresses } })),
             )
             .await
-            .map(|_| ())
+            .map(|_| true)
     }
 
     /// Compares every initialized Node's addresses with the cloud's (one batched provider call)
@@ -283,16 +276,9 @@ impl CloudNodeController {
                     continue;
                 }
             };
-            let current = node
-                .status
-                .as_ref()
-                .and_then(|s| s.addresses.as_deref())
-                .unwrap_or_default();
-            if !addresses_differ(current, &desired) {
-                continue;
-            }
             match self.patch_addresses(node, &desired).await {
-                Ok(()) => patched += 1,
+                Ok(true) => patched += 1,
+                Ok(false) => {}
                 Err(error) => {
                     tracing::warn!(node = %name, %error, "could not patch node addresses")
                 }
