@@ -1,7 +1,21 @@
 //! Kubernetes Events the controllers emit: reasons as constants, one publishing helper.
+//!
+//! Events are `events.k8s.io/v1`, aggregated into series like client-go does, except that the
+//! note is part of the identity: an error that changes its message shows the new message at
+//! once instead of counting under the first one.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events::v1::{Event, EventSeries};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+
+use crate::provider::ProviderEvent;
 
 /// Normal: a Node was initialized (upstream reason and message).
 pub const REASON_SYNCED: &str = "Synced";
@@ -14,24 +28,99 @@ pub const REASON_DELETING_NODE: &str = "DeletingNode";
 /// Warning: deleting such a Node failed.
 pub const REASON_DELETING_NODE_FAILED: &str = "DeletingNodeFailed";
 
+/// Normal: the service controller is creating or updating a Service's load balancer (also
+/// repeated, with the provider's explanation, while the cloud is still working on it).
+pub const REASON_ENSURING_LOAD_BALANCER: &str = "EnsuringLoadBalancer";
+/// Normal: the Service's load balancer is in place.
+pub const REASON_ENSURED_LOAD_BALANCER: &str = "EnsuredLoadBalancer";
+/// Warning: creating, updating or deleting the load balancer failed; retried with backoff.
+pub const REASON_SYNC_LOAD_BALANCER_FAILED: &str = "SyncLoadBalancerFailed";
+/// Warning: no Node may back the load balancer.
+pub const REASON_UNAVAILABLE_LOAD_BALANCER: &str = "UnAvailableLoadBalancer";
+/// Normal: the load balancer now points at a changed set of Nodes.
+pub const REASON_UPDATED_LOAD_BALANCER: &str = "UpdatedLoadBalancer";
+/// Warning: pointing the load balancer at a changed set of Nodes failed.
+pub const REASON_UPDATE_LOAD_BALANCER_FAILED: &str = "UpdateLoadBalancerFailed";
+/// Normal: the load balancer is being deleted.
+pub const REASON_DELETING_LOAD_BALANCER: &str = "DeletingLoadBalancer";
+/// Normal: the load balancer is gone and the finalizer removed.
+pub const REASON_DELETED_LOAD_BALANCER: &str = "DeletedLoadBalancer";
+/// Warning: deleting the load balancer of a Service that vanished without our finalizer
+/// failed.
+pub const REASON_DELETE_LOAD_BALANCER_FAILED: &str = "DeleteLoadBalancerFailed";
+
+/// How long a published event may be continued as a series instead of created anew.
+const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);
+
+/// The API rejects notes over 1 kB; keep the start, which says what happened.
+const MAX_NOTE_BYTES: usize = 1024;
+
+fn truncate_note(mut note: String) -> String {
+    if note.len() > MAX_NOTE_BYTES {
+        let mut cut = MAX_NOTE_BYTES - '…'.len_utf8();
+        while !note.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        note.truncate(cut);
+        note.push('…');
+    }
+    note
+}
+
+/// Whether an event is informational or asks for attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum EventType {
+    Normal,
+    Warning,
+}
+
+impl EventType {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "Normal",
+            Self::Warning => "Warning",
+        }
+    }
+}
+
+/// What makes two events "the same" for a series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    type_: EventType,
+    reason: String,
+    action: String,
+    note: String,
+    kind: String,
+    namespace: String,
+    name: String,
+    uid: String,
+}
+
+struct SeriesEntry {
+    event_name: String,
+    event_namespace: String,
+    count: i32,
+    last_seen: Instant,
+}
+
 /// Publishes events, logging (never failing) when the API refuses them: an event is a courtesy
 /// to the operator, not part of the reconciliation.
 #[derive(Clone)]
 pub struct EventPublisher {
-    recorder: Recorder,
+    client: kube::Client,
+    controller: String,
+    instance: String,
+    series: Arc<Mutex<HashMap<SeriesKey, SeriesEntry>>>,
 }
 
 impl EventPublisher {
     /// A publisher reporting as `component` (e.g. `cloud-node-controller`).
     pub fn new(client: kube::Client, component: &str) -> Self {
         Self {
-            recorder: Recorder::new(
-                client,
-                Reporter {
-                    controller: component.to_owned(),
-                    instance: std::env::var("HOSTNAME").ok(),
-                },
-            ),
+            client,
+            controller: component.to_owned(),
+            instance: std::env::var("HOSTNAME").unwrap_or_else(|_| component.to_owned()),
+            series: Arc::default(),
         }
     }
 
@@ -53,6 +142,20 @@ impl EventPublisher {
             .await;
     }
 
+    /// Publishes an event a provider asked for.
+    pub async fn provider_event<K>(&self, object: &K, action: &str, event: &ProviderEvent)
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        let type_ = if event.warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        self.publish(object, type_, &event.reason, action, event.message.clone())
+            .await;
+    }
+
     async fn publish<K>(
         &self,
         object: &K,
@@ -63,16 +166,111 @@ impl EventPublisher {
     ) where
         K: Resource<DynamicType = ()>,
     {
-        let reference = object.object_ref(&());
-        let event = Event {
+        let regarding = object.object_ref(&());
+        let note = truncate_note(note);
+        let key = SeriesKey {
             type_,
             reason: reason.to_owned(),
-            note: Some(note),
             action: action.to_owned(),
-            secondary: None,
+            note: note.clone(),
+            kind: regarding.kind.clone().unwrap_or_default(),
+            namespace: regarding.namespace.clone().unwrap_or_default(),
+            name: regarding.name.clone().unwrap_or_default(),
+            uid: regarding.uid.clone().unwrap_or_default(),
         };
-        if let Err(error) = self.recorder.publish(&event, &reference).await {
-            tracing::warn!(%error, reason, object = ?reference.name, "could not publish event");
+        if let Err(error) = self.create_or_continue(key, &regarding).await {
+            tracing::warn!(%error, reason, object = ?regarding.name, "could not publish event");
         }
+    }
+
+    async fn create_or_continue(
+        &self,
+        key: SeriesKey,
+        regarding: &ObjectReference,
+    ) -> Result<(), kube::Error> {
+        let now = Instant::now();
+        let continued = {
+            let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
+            series.retain(|_, e| now.duration_since(e.last_seen) < SERIES_WINDOW);
+            series.get_mut(&key).map(|e| {
+                e.count += 1;
+                e.last_seen = now;
+                (e.event_name.clone(), e.event_namespace.clone(), e.count)
+            })
+        };
+        if let Some((name, namespace, count)) = continued {
+            let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+            let patch = serde_json::json!({
+                "series": EventSeries {
+                    count,
+                    last_observed_time: MicroTime(Timestamp::now()),
+                }
+            });
+            match api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                // Expired or deleted: start a new event below.
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // Events about cluster-scoped objects (Nodes) go to `default`, as client-go does.
+        let namespace = regarding
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let now_ts = Timestamp::now();
+        let event = Event {
+            metadata: ObjectMeta {
+                name: Some(format!(
+                    "{}.{:x}",
+                    regarding.name.as_deref().unwrap_or(&self.controller),
+                    now_ts.as_nanosecond()
+                )),
+                namespace: Some(namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            event_time: Some(MicroTime(now_ts)),
+            type_: Some(key.type_.as_str().to_owned()),
+            reason: Some(key.reason.clone()),
+            action: Some(key.action.clone()),
+            note: Some(key.note.clone()),
+            regarding: Some(regarding.clone()),
+            reporting_controller: Some(self.controller.clone()),
+            reporting_instance: Some(self.instance.clone()),
+            ..Event::default()
+        };
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+        let created = api.create(&PostParams::default(), &event).await?;
+        self.series
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                key,
+                SeriesEntry {
+                    event_name: created.metadata.name.unwrap_or_default(),
+                    event_namespace: namespace,
+                    count: 1,
+                    last_seen: now,
+                },
+            );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_notes_are_cut_on_a_character_boundary() {
+        assert_eq!(truncate_note("short".to_owned()), "short");
+        let long = "あ".repeat(600);
+        let cut = truncate_note(long);
+        assert!(cut.len() <= MAX_NOTE_BYTES);
+        assert!(cut.ends_with('…'));
+        assert!(cut.starts_with("あああ"));
     }
 }

@@ -10,4 +10,5 @@ pub mod events;
 pub mod labels;
 pub mod node;
 pub mod provider;
+pub mod queue;
 pub mod service;

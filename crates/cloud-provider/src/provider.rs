@@ -5,7 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Node, NodeAddress};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{LoadBalancerStatus, Node, NodeAddress, Service};
 
 /// A boxed future, so provider traits can be used as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -46,6 +48,138 @@ pub trait InstancesV2: Send + Sync {
             out
         })
     }
+}
+
+/// A cloud provider: its name and the interfaces it implements. A provider that does not
+/// implement an interface returns `None`, and the controllers needing it do not start.
+pub trait CloudProvider: Send + Sync {
+    /// The name given to `--cloud-provider` (e.g. `sakuracloud`).
+    fn provider_name(&self) -> &str;
+    /// Instances, for the cloud node and node lifecycle controllers.
+    fn instances_v2(&self) -> Option<Arc<dyn InstancesV2>>;
+    /// Load balancers, for the service controller.
+    fn load_balancer(&self) -> Option<Arc<dyn LoadBalancer>>;
+    /// Routes, for the route controller.
+    fn routes(&self) -> Option<Arc<dyn Routes>>;
+}
+
+/// Load balancers for `type: LoadBalancer` Services (upstream `cloudprovider.LoadBalancer`).
+///
+/// The service controller passes the Service as it is in the API; implementations must not
+/// rely on `service.status` to find their load balancer (upstream issue 85155): name and
+/// ownership come from the Service's identity (namespace, name, UID).
+pub trait LoadBalancer: Send + Sync {
+    /// The load balancer's status if it exists, `None` if it does not.
+    fn get<'a>(
+        &'a self,
+        cluster_name: &'a str,
+        service: &'a Service,
+    ) -> BoxFuture<'a, Result<Option<LoadBalancerStatus>, ProviderError>>;
+
+    /// The name the load balancer for this Service has (or would have) in the cloud.
+    fn name(&self, cluster_name: &str, service: &Service) -> String;
+
+    /// Creates or updates the load balancer so it serves `service` through `nodes` (already
+    /// filtered by the upstream node predicates, sorted by name). Idempotent. Returns the
+    /// status to publish. An unfinished cloud operation (an appliance still booting) is a
+    /// [`ProviderErrorKind::RetryAfter`] error, never a wait inside the call.
+    fn ensure<'a>(
+        &'a self,
+        cluster_name: &'a str,
+        service: &'a Service,
+        nodes: &'a [Node],
+    ) -> BoxFuture<'a, Result<LoadBalancerOutcome, ProviderError>>;
+
+    /// Points an existing load balancer at a new set of `nodes`; called only when the set
+    /// changed. Returns events to publish on the Service.
+    fn update<'a>(
+        &'a self,
+        cluster_name: &'a str,
+        service: &'a Service,
+        nodes: &'a [Node],
+    ) -> BoxFuture<'a, Result<Vec<ProviderEvent>, ProviderError>>;
+
+    /// Deletes the load balancer if it exists; `Ok` also when there was nothing to delete.
+    /// The finalizer is removed only after this returns `Ok`.
+    fn ensure_deleted<'a>(
+        &'a self,
+        cluster_name: &'a str,
+        service: &'a Service,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+}
+
+/// What [`LoadBalancer::ensure`] achieved.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LoadBalancerOutcome {
+    /// The status to write to the Service (`status.loadBalancer`).
+    pub status: LoadBalancerStatus,
+    /// Events to publish on the Service (e.g. Nodes that had to be left out, and why).
+    pub events: Vec<ProviderEvent>,
+}
+
+/// An event a provider wants published on the object it was asked about. Providers do not
+/// talk to Kubernetes; the controllers publish these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEvent {
+    /// Warning (something the operator should fix) or Normal.
+    pub warning: bool,
+    /// The event reason, `UpperCamelCase`.
+    pub reason: String,
+    /// The message shown by `kubectl describe`.
+    pub message: String,
+}
+
+impl ProviderEvent {
+    /// A Normal event.
+    pub fn normal(reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            warning: false,
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A Warning event.
+    pub fn warning(reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            warning: true,
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A route in the cloud: traffic for `destination_cidr` goes to the instance behind `node_name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Provider-chosen name.
+    pub name: String,
+    /// The Node the route points at.
+    pub node_name: String,
+    /// The Pod CIDR routed to it.
+    pub destination_cidr: String,
+}
+
+/// Cloud routes for Pod CIDRs (upstream `cloudprovider.Routes`). Optional: providers whose
+/// network needs no routes return `None` from [`CloudProvider::routes`].
+pub trait Routes: Send + Sync {
+    /// The routes of this cluster.
+    fn list_routes<'a>(
+        &'a self,
+        cluster_name: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Route>, ProviderError>>;
+    /// Creates `route`.
+    fn create_route<'a>(
+        &'a self,
+        cluster_name: &'a str,
+        route: &'a Route,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    /// Deletes `route`.
+    fn delete_route<'a>(
+        &'a self,
+        cluster_name: &'a str,
+        route: &'a Route,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
 }
 
 /// What the cloud knows about the instance behind a Node.

@@ -1,3 +1,4 @@
-//! Service decisions.
+//! Services of `type: LoadBalancer`: which ones are handled, and the service controller.
 
+pub mod controller;
 pub mod predicates;

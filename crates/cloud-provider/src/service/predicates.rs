@@ -1,7 +1,9 @@
 //! Which Services the service controller handles and which Nodes back their load balancers
 //! (upstream `service/controller.go` and `service/helpers`).
 
-use k8s_openapi::api::core::v1::{Node, Service};
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::{LoadBalancerStatus, Node, Service};
 
 use crate::labels::{
     FINALIZER_LB_CLEANUP, LABEL_EXCLUDE_FROM_LB, TAINT_TO_BE_DELETED_BY_AUTOSCALER,
@@ -73,10 +75,98 @@ pub fn node_eligible_for_load_balancers(node: &Node) -> bool {
     !tainted
 }
 
+/// Whether a change from `old` to `new` can change the Service's load balancer (upstream
+/// `needsUpdate`): a flip of whether it wants one, source ranges, ports, session affinity,
+/// `loadBalancerIP`, external IPs, any annotation, the UID, the traffic policy, the health
+/// check node port, or the number of IP families. Status and finalizer changes are not.
+pub fn needs_update(old: &Service, new: &Service, handled_class: Option<&str>) -> bool {
+    let (old_wants, new_wants) = (
+        wants_load_balancer(old, handled_class),
+        wants_load_balancer(new, handled_class),
+    );
+    if !old_wants && !new_wants {
+        return false;
+    }
+    if old_wants != new_wants {
+        return true;
+    }
+    let default = Default::default();
+    let o = old.spec.as_ref().unwrap_or(&default);
+    let n = new.spec.as_ref().unwrap_or(&default);
+    let family_count =
+        |s: &k8s_openapi::api::core::v1::ServiceSpec| s.ip_families.as_ref().map_or(0, Vec::len);
+    o.load_balancer_source_ranges != n.load_balancer_source_ranges
+        || o.ports != n.ports
+        || o.session_affinity != n.session_affinity
+        || o.session_affinity_config != n.session_affinity_config
+        || o.load_balancer_ip != n.load_balancer_ip
+        || o.external_ips != n.external_ips
+        || old.metadata.annotations != new.metadata.annotations
+        || old.metadata.uid != new.metadata.uid
+        || o.external_traffic_policy != n.external_traffic_policy
+        || o.health_check_node_port != n.health_check_node_port
+        || family_count(o) != family_count(n)
+}
+
+/// Whether two load balancer statuses are the same for publishing purposes: no ingress and an
+/// empty ingress list are equal; otherwise the ingress lists must match in order.
+pub fn load_balancer_status_equal(a: &LoadBalancerStatus, b: &LoadBalancerStatus) -> bool {
+    a.ingress.as_deref().unwrap_or_default() == b.ingress.as_deref().unwrap_or_default()
+}
+
+/// What identifies a Node for a load balancer: upstream compares name and provider ID; we also
+/// compare the addresses, since real servers are IP addresses and a Node's addresses arrive
+/// only when it is initialized.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LoadBalancerNode {
+    /// Node name.
+    pub name: String,
+    /// `spec.providerID`, empty if unset.
+    pub provider_id: String,
+    /// The Node's addresses as `Type=address`, sorted.
+    pub addresses: Vec<String>,
+}
+
+/// The identity of a set of Nodes backing load balancers.
+pub type LoadBalancerNodeSet = BTreeSet<LoadBalancerNode>;
+
+/// The identity of one Node as a load balancer backend.
+pub fn load_balancer_node(node: &Node) -> LoadBalancerNode {
+    let mut addresses: Vec<String> = node
+        .status
+        .as_ref()
+        .and_then(|s| s.addresses.as_ref())
+        .map(|a| {
+            a.iter()
+                .map(|a| format!("{}={}", a.type_, a.address))
+                .collect()
+        })
+        .unwrap_or_default();
+    addresses.sort();
+    LoadBalancerNode {
+        name: node.metadata.name.clone().unwrap_or_default(),
+        provider_id: node
+            .spec
+            .as_ref()
+            .and_then(|s| s.provider_id.clone())
+            .unwrap_or_default(),
+        addresses,
+    }
+}
+
+/// Whether a Node update can change any load balancer (upstream `shouldSyncUpdatedNode`, plus
+/// address changes): eligibility, provider ID or addresses changed.
+pub fn node_change_affects_load_balancers(old: &Node, new: &Node) -> bool {
+    node_eligible_for_load_balancers(old) != node_eligible_for_load_balancers(new)
+        || load_balancer_node(old) != load_balancer_node(new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::{NodeSpec, ServiceSpec, Taint};
+    use k8s_openapi::api::core::v1::{
+        LoadBalancerIngress, NodeAddress, NodeSpec, NodeStatus, ServicePort, ServiceSpec, Taint,
+    };
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     fn svc(type_: &str, class: Option<&str>) -> Service {
@@ -175,5 +265,129 @@ mod tests {
             ..Node::default()
         };
         assert!(!node_eligible_for_load_balancers(&tainted));
+    }
+
+    #[test]
+    fn needs_update_tracks_what_shapes_a_load_balancer() {
+        let base = {
+            let mut s = svc("LoadBalancer", None);
+            s.metadata.uid = Some("u1".to_owned());
+            s.spec.as_mut().unwrap().ports = Some(vec![ServicePort {
+                port: 80,
+                ..ServicePort::default()
+            }]);
+            s
+        };
+        assert!(!needs_update(&base, &base.clone(), None));
+
+        let mut status_only = base.clone();
+        status_only.status = Some(Default::default());
+        status_only.metadata.finalizers = Some(vec![FINALIZER_LB_CLEANUP.to_owned()]);
+        status_only.metadata.resource_version = Some("9".to_owned());
+        assert!(!needs_update(&base, &status_only, None));
+
+        type Change = (&'static str, fn(&mut Service));
+        let changes: Vec<Change> = vec![
+            ("type", |s| {
+                s.spec.as_mut().unwrap().type_ = Some("ClusterIP".into())
+            }),
+            ("ports", |s| {
+                s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].port = 81
+            }),
+            ("annotation", |s| {
+                s.metadata.annotations = Some([("a".to_owned(), "b".to_owned())].into())
+            }),
+            ("uid", |s| s.metadata.uid = Some("u2".into())),
+            ("lb ip", |s| {
+                s.spec.as_mut().unwrap().load_balancer_ip = Some("1.2.3.4".into())
+            }),
+            ("source ranges", |s| {
+                s.spec.as_mut().unwrap().load_balancer_source_ranges =
+                    Some(vec!["10.0.0.0/8".into()])
+            }),
+            ("policy", |s| {
+                s.spec.as_mut().unwrap().external_traffic_policy = Some("Local".into())
+            }),
+            ("hc node port", |s| {
+                s.spec.as_mut().unwrap().health_check_node_port = Some(30000)
+            }),
+            ("families", |s| {
+                s.spec.as_mut().unwrap().ip_families = Some(vec!["IPv4".into(), "IPv6".into()])
+            }),
+            ("external ips", |s| {
+                s.spec.as_mut().unwrap().external_ips = Some(vec!["1.1.1.1".into()])
+            }),
+            ("affinity", |s| {
+                s.spec.as_mut().unwrap().session_affinity = Some("ClientIP".into())
+            }),
+        ];
+        for (what, change) in changes {
+            let mut changed = base.clone();
+            change(&mut changed);
+            assert!(needs_update(&base, &changed, None), "{what}");
+        }
+
+        // Neither wants a load balancer: nothing to do whatever changed.
+        let a = svc("ClusterIP", None);
+        let mut b = svc("NodePort", None);
+        b.metadata.annotations = Some([("a".to_owned(), "b".to_owned())].into());
+        assert!(!needs_update(&a, &b, None));
+    }
+
+    #[test]
+    fn status_equality_treats_missing_and_empty_ingress_alike() {
+        let empty = LoadBalancerStatus::default();
+        let empty_list = LoadBalancerStatus {
+            ingress: Some(vec![]),
+        };
+        let one = LoadBalancerStatus {
+            ingress: Some(vec![LoadBalancerIngress {
+                ip: Some("192.0.2.10".into()),
+                ..LoadBalancerIngress::default()
+            }]),
+        };
+        assert!(load_balancer_status_equal(&empty, &empty_list));
+        assert!(!load_balancer_status_equal(&empty, &one));
+        assert!(load_balancer_status_equal(&one, &one.clone()));
+    }
+
+    #[test]
+    fn node_changes_that_matter_for_load_balancers() {
+        let node = Node {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some("w1".into()),
+                ..Default::default()
+            },
+            ..Node::default()
+        };
+        let mut heartbeat = node.clone();
+        heartbeat.metadata.resource_version = Some("2".into());
+        assert!(!node_change_affects_load_balancers(&node, &heartbeat));
+
+        let mut initialized = node.clone();
+        initialized.spec = Some(NodeSpec {
+            provider_id: Some("x://1".into()),
+            ..NodeSpec::default()
+        });
+        assert!(node_change_affects_load_balancers(&node, &initialized));
+
+        let mut addressed = node.clone();
+        addressed.status = Some(NodeStatus {
+            addresses: Some(vec![NodeAddress {
+                type_: "InternalIP".into(),
+                address: "10.0.0.5".into(),
+            }]),
+            ..NodeStatus::default()
+        });
+        assert!(node_change_affects_load_balancers(&node, &addressed));
+        assert_eq!(
+            load_balancer_node(&addressed).addresses,
+            ["InternalIP=10.0.0.5"]
+        );
+
+        let mut excluded = node.clone();
+        excluded.metadata.labels =
+            Some([(LABEL_EXCLUDE_FROM_LB.to_owned(), "true".to_owned())].into());
+        assert!(node_change_affects_load_balancers(&node, &excluded));
     }
 }

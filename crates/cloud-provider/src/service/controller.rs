@@ -1,0 +1,830 @@
+//! The service controller: gives `type: LoadBalancer` Services a cloud load balancer, keeps its
+//! backends in step with the Nodes, and deletes it (then the finalizer) when the Service goes.
+//!
+//! It follows upstream `controllers/service`: Services are watched and queued only when a change
+//! can matter (`needs_update`), the cleanup finalizer is added before any cloud call, status is
+//! patched only when it changes, Node changes lead to `update` calls only for Services whose
+//! Node set really changed, and failures back off per Service (5 s → 300 s) unless the provider
+//! asks to be called again at a given time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::{LoadBalancerStatus, Node, Service};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use super::predicates::{
+    LoadBalancerNodeSet, has_cleanup_finalizer, load_balancer_node, load_balancer_status_equal,
+    needs_cleanup, needs_update, node_change_affects_load_balancers,
+    node_eligible_for_load_balancers, wants_load_balancer,
+};
+use crate::events::{
+    EventPublisher, REASON_DELETE_LOAD_BALANCER_FAILED, REASON_DELETED_LOAD_BALANCER,
+    REASON_DELETING_LOAD_BALANCER, REASON_ENSURED_LOAD_BALANCER, REASON_ENSURING_LOAD_BALANCER,
+    REASON_SYNC_LOAD_BALANCER_FAILED, REASON_UNAVAILABLE_LOAD_BALANCER,
+    REASON_UPDATE_LOAD_BALANCER_FAILED, REASON_UPDATED_LOAD_BALANCER,
+};
+use crate::labels::FINALIZER_LB_CLEANUP;
+use crate::provider::{LoadBalancer, ProviderError, ProviderErrorKind};
+use crate::queue::{Backoff, WorkQueue};
+
+/// The controller's name in events, logs and metrics (upstream's).
+pub const CONTROLLER_NAME: &str = "service-lb-controller";
+
+/// Settings of the service controller.
+#[derive(Debug, Clone)]
+pub struct ServiceControllerConfig {
+    /// `--cluster-name`, passed to the provider (default `kubernetes`).
+    pub cluster_name: String,
+    /// `--concurrent-service-syncs` (default 1).
+    pub concurrency: usize,
+    /// `--load-balancer-class`: also handle Services of exactly this class. Classless
+    /// Services are always handled; other classes never.
+    pub load_balancer_class: Option<String>,
+    /// How often every handled Service is checked against the cloud even when nothing changed
+    /// in Kubernetes, to repair drift (`None`: never, as upstream).
+    pub resync_period: Option<Duration>,
+    /// Per-Service backoff after failures (5 s → 300 s, as upstream).
+    pub retry: Backoff,
+}
+
+impl Default for ServiceControllerConfig {
+    fn default() -> Self {
+        Self {
+            cluster_name: "kubernetes".to_owned(),
+            concurrency: 1,
+            load_balancer_class: None,
+            resync_period: Some(Duration::from_secs(600)),
+            retry: Backoff {
+                base: Duration::from_secs(5),
+                max: Duration::from_secs(300),
+            },
+        }
+    }
+}
+
+/// A Service's namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceKey {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl ServiceKey {
+    /// The key of `service`.
+    pub fn of(service: &Service) -> Self {
+        Self {
+            namespace: service.namespace().unwrap_or_default(),
+            name: service.name_any(),
+        }
+    }
+}
+
+impl fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Why syncing a Service failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceSyncError {
+    /// The provider failed (or asked to be called again later).
+    #[error("{0}")]
+    Provider(#[from] ProviderError),
+    /// The Kubernetes API failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// Kept conflicting with other writers.
+    #[error("service {0} kept changing under us; giving up this attempt")]
+    TooManyConflicts(String),
+}
+
+impl ServiceSyncError {
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Provider(ProviderError {
+                kind: ProviderErrorKind::RetryAfter(d),
+                ..
+            }) => Some(*d),
+            _ => None,
+        }
+    }
+}
+
+/// What the controller last did successfully for a Service.
+struct Synced {
+    service: Arc<Service>,
+    nodes: LoadBalancerNodeSet,
+}
+
+/// The watched state: Services and Nodes as last seen.
+#[derive(Default)]
+struct Cache {
+    services: HashMap<ServiceKey, Arc<Service>>,
+    nodes: BTreeMap<String, Arc<Node>>,
+}
+
+/// The service controller.
+pub struct ServiceController {
+    client: Client,
+    balancer: Arc<dyn LoadBalancer>,
+    events: EventPublisher,
+    config: ServiceControllerConfig,
+    queue: WorkQueue<ServiceKey>,
+    cache: Mutex<Cache>,
+    synced: Mutex<HashMap<ServiceKey, Synced>>,
+    /// One async lock per Service, so a Node-triggered update and a Service sync never run
+    /// for the same Service at once.
+    service_locks: Mutex<HashMap<ServiceKey, Arc<tokio::sync::Mutex<()>>>>,
+    nodes_changed: Notify,
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+const CONFLICT_RETRIES: u32 = 10;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded maps are updated by single calls; a panicking holder leaves them consistent.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl ServiceController {
+    /// A controller using `client` for Kubernetes and `balancer` for the cloud.
+    pub fn new(
+        client: Client,
+        balancer: Arc<dyn LoadBalancer>,
+        config: ServiceControllerConfig,
+    ) -> Self {
+        Self {
+            events: EventPublisher::new(client.clone(), CONTROLLER_NAME),
+            client,
+            balancer,
+            queue: WorkQueue::new(config.retry),
+            config,
+            cache: Mutex::default(),
+            synced: Mutex::default(),
+            service_locks: Mutex::default(),
+            nodes_changed: Notify::new(),
+            stopping: tokio::sync::watch::Sender::new(false),
+        }
+    }
+
+    fn class(&self) -> Option<&str> {
+        self.config.load_balancer_class.as_deref()
+    }
+
+    /// Services ready to be synced now.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Runs until `shutdown` completes: watches Services and Nodes, and syncs with
+    /// `concurrency` workers once both caches are filled. On shutdown the workers finish the
+    /// Service they are on.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()> + Send) {
+        let (services_ready_tx, services_ready) = tokio::sync::oneshot::channel();
+        let (nodes_ready_tx, nodes_ready) = tokio::sync::oneshot::channel();
+        let service_watch = tokio::spawn(self.clone().watch_services(services_ready_tx));
+        let node_watch = tokio::spawn(self.clone().watch_nodes(nodes_ready_tx));
+
+        let work = {
+            let this = self.clone();
+            async move {
+                // Like upstream's WaitForCacheSync: no decision on a partial view of the world.
+                if services_ready.await.is_err() || nodes_ready.await.is_err() {
+                    return;
+                }
+                tracing::info!(
+                    controller = CONTROLLER_NAME,
+                    workers = this.config.concurrency,
+                    "caches synced; starting workers"
+                );
+                let mut tasks = tokio::task::JoinSet::new();
+                for _ in 0..this.config.concurrency.max(1) {
+                    tasks.spawn(this.clone().worker());
+                }
+                tasks.spawn(this.clone().node_worker());
+                if let Some(period) = this.config.resync_period {
+                    tasks.spawn(this.clone().resync(period));
+                }
+                while tasks.join_next().await.is_some() {}
+            }
+        };
+        let work = tokio::spawn(work);
+        shutdown.await;
+        self.stopping.send_replace(true);
+        self.queue.shut_down();
+        service_watch.abort();
+        node_watch.abort();
+        // Workers return once they finish their current Service.
+        let _ = work.await;
+    }
+
+    async fn watch_services(self: Arc<Self>, ready: tokio::sync::oneshot::Sender<()>) {
+        let api: Api<Service> = Api::all(self.client.clone());
+        let mut ready = Some(ready);
+        let mut relist: Option<HashMap<ServiceKey, Arc<Service>>> = None;
+        let mut stream = watcher(api, watcher::Config::default())
+            .default_backoff()
+            .boxed();
+        loop {
+            let event = match stream.try_next().await {
+                Ok(Some(event)) => event,
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "service watch failed; retrying");
+                    continue;
+                }
+            };
+            match event {
+                watcher::Event::Init => relist = Some(HashMap::new()),
+                watcher::Event::InitApply(svc) => {
+                    if let Some(r) = relist.as_mut() {
+                        r.insert(ServiceKey::of(&svc), Arc::new(svc));
+                    }
+                }
+                watcher::Event::InitDone => {
+                    let listed = relist.take().unwrap_or_default();
+                    let gone: Vec<Arc<Service>> = lock(&self.cache)
+                        .services
+                        .iter()
+                        .filter(|(k, _)| !listed.contains_key(k))
+                        .map(|(_, s)| s.clone())
+                        .collect();
+                    for svc in gone {
+                        self.service_deleted(&svc);
+                    }
+                    for (_, svc) in listed {
+                        self.service_applied(svc);
+                    }
+                    if let Some(tx) = ready.take() {
+                        let _ = tx.send(());
+                    }
+                }
+                watcher::Event::Apply(svc) => self.service_applied(Arc::new(svc)),
+                watcher::Event::Delete(svc) => self.service_deleted(&svc),
+            }
+        }
+    }
+
+    fn service_applied(&self, svc: Arc<Service>) {
+        let key = ServiceKey::of(&svc);
+        let old = lock(&self.cache).services.insert(key.clone(), svc.clone());
+        let class = self.class();
+        let wanted = match old {
+            None => wants_load_balancer(&svc, class) || needs_cleanup(&svc, class),
+            Some(old) => needs_update(&old, &svc, class) || needs_cleanup(&svc, class),
+        };
+        if wanted {
+            self.queue.add(key);
+        }
+    }
+
+    fn service_deleted(&self, svc: &Service) {
+        let key = ServiceKey::of(svc);
+        lock(&self.cache).services.remove(&key);
+        // A Service we gave a load balancer vanished without passing through our finalizer
+        // (someone removed it by hand): clean up from what we remember.
+        if lock(&self.synced).contains_key(&key) {
+            self.queue.add(key);
+        }
+    }
+
+    async fn watch_nodes(self: Arc<Self>, ready: tokio::sync::oneshot::Sender<()>) {
+        let api: Api<Node> = Api::all(self.client.clone());
+        let mut ready = Some(ready);
+        let mut relist: Option<BTreeMap<String, Arc<Node>>> = None;
+        let mut stream = watcher(api, watcher::Config::default())
+            .default_backoff()
+            .boxed();
+        loop {
+            let event = match stream.try_next().await {
+                Ok(Some(event)) => event,
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "node watch failed; retrying");
+                    continue;
+                }
+            };
+            let changed = match event {
+                watcher::Event::Init => {
+                    relist = Some(BTreeMap::new());
+                    false
+                }
+                watcher::Event::InitApply(node) => {
+                    if let Some(r) = relist.as_mut() {
+                        r.insert(node.name_any(), Arc::new(node));
+                    }
+                    false
+                }
+                watcher::Event::InitDone => {
+                    let listed = relist.take().unwrap_or_default();
+                    let mut cache = lock(&self.cache);
+                    let changed = cache.nodes.len() != listed.len()
+                        || cache.nodes.iter().any(|(name, old)| {
+                            listed
+                                .get(name)
+                                .is_none_or(|new| node_change_affects_load_balancers(old, new))
+                        });
+                    cache.nodes = listed;
+                    drop(cache);
+                    if let Some(tx) = ready.take() {
+                        let _ = tx.send(());
+                    }
+                    changed
+                }
+                watcher::Event::Apply(node) => {
+                    let old = lock(&self.cache)
+                        .nodes
+                        .insert(node.name_any(), Arc::new(node.clone()));
+                    old.is_none_or(|old| node_change_affects_load_balancers(&old, &node))
+                }
+                watcher::Event::Delete(node) => {
+                    lock(&self.cache).nodes.remove(&node.name_any());
+                    true
+                }
+            };
+            if changed {
+                self.nodes_changed.notify_one();
+            }
+        }
+    }
+
+    /// The Nodes that may back load balancers, sorted by name.
+    fn eligible_nodes(&self) -> Vec<Node> {
+        lock(&self.cache)
+            .nodes
+            .values()
+            .filter(|n| node_eligible_for_load_balancers(n))
+            .map(|n| (**n).clone())
+            .collect()
+    }
+
+    fn service_lock(&self, key: &ServiceKey) -> Arc<tokio::sync::Mutex<()>> {
+        lock(&self.service_locks)
+            .entry(key.clone())
+            .or_default()
+            .clone()
+    }
+
+    async fn worker(self: Arc<Self>) {
+        while let Some(key) = self.queue.get().await {
+            match self.sync(&key).await {
+                Ok(()) => self.queue.forget(&key),
+                Err(error) => match error.retry_after() {
+                    Some(delay) => {
+                        tracing::info!(service = %key, %error, retry_in_s = delay.as_secs_f64(), "load balancer not ready yet");
+                        self.queue.add_after(key.clone(), delay);
+                    }
+                    None => {
+                        let delay = self.queue.add_rate_limited(key.clone());
+                        tracing::warn!(service = %key, %error, retry_in_s = delay.as_secs(), "service sync failed");
+                    }
+                },
+            }
+            self.queue.done(&key);
+        }
+    }
+
+    /// Syncs one Service: creates, updates or deletes its load balancer as its current state
+    /// asks. Errors are also published as events on the Service.
+    pub async fn sync(&self, key: &ServiceKey) -> Result<(), ServiceSyncError> {
+        let service_lock = self.service_lock(key);
+        let _guard = service_lock.lock().await;
+        let current = lock(&self.cache).services.get(key).cloned();
+        let Some(service) = current else {
+            return self.sync_vanished(key).await;
+        };
+        let class = self.class();
+        let (result, action) = if needs_cleanup(&service, class) {
+            (
+                self.delete_load_balancer(&service).await,
+                "DeleteLoadBalancer",
+            )
+        } else if wants_load_balancer(&service, class) {
+            (
+                self.ensure_load_balancer(&service).await,
+                "EnsureLoadBalancer",
+            )
+        } else {
+            lock(&self.synced).remove(key);
+            return Ok(());
+        };
+        if let Err(error) = &result {
+            if error.retry_after().is_some() {
+                let reason = if action == "DeleteLoadBalancer" {
+                    REASON_DELETING_LOAD_BALANCER
+                } else {
+                    REASON_ENSURING_LOAD_BALANCER
+                };
+                self.events
+                    .normal(service.as_ref(), reason, action, error.to_string())
+                    .await;
+            } else {
+                self.events
+                    .warning(
+                        service.as_ref(),
+                        REASON_SYNC_LOAD_BALANCER_FAILED,
+                        action,
+                        format!("Error syncing load balancer: {error}"),
+                    )
+                    .await;
+            }
+        }
+        result
+    }
+
+    async fn ensure_load_balancer(&self, service: &Arc<Service>) -> Result<(), ServiceSyncError> {
+        let key = ServiceKey::of(service);
+        // A periodic resync of a Service that is already in place is quiet: no Normal events
+        // unless something changed.
+        let quiet = lock(&self.synced).get(&key).is_some_and(|s| {
+            !needs_update(&s.service, service, self.class()) && has_cleanup_finalizer(service)
+        });
+        if !quiet {
+            self.events
+                .normal(
+                    service.as_ref(),
+                    REASON_ENSURING_LOAD_BALANCER,
+                    "EnsureLoadBalancer",
+                    "Ensuring load balancer".to_owned(),
+                )
+                .await;
+        }
+        let service = self.add_finalizer(service).await?;
+        let nodes = self.eligible_nodes();
+        if nodes.is_empty() {
+            self.events
+                .warning(
+                    &service,
+                    REASON_UNAVAILABLE_LOAD_BALANCER,
+                    "EnsureLoadBalancer",
+                    "There are no available nodes for LoadBalancer".to_owned(),
+                )
+                .await;
+        }
+        let outcome = self
+            .balancer
+            .ensure(&self.config.cluster_name, &service, &nodes)
+            .await?;
+        // On a quiet resync only warnings are repeated: they describe a problem that persists.
+        for event in outcome.events.iter().filter(|e| e.warning || !quiet) {
+            self.events
+                .provider_event(&service, "EnsureLoadBalancer", event)
+                .await;
+        }
+        self.patch_status(&service, &outcome.status).await?;
+        if !quiet {
+            self.events
+                .normal(
+                    &service,
+                    REASON_ENSURED_LOAD_BALANCER,
+                    "EnsureLoadBalancer",
+                    "Ensured load balancer".to_owned(),
+                )
+                .await;
+        }
+        lock(&self.synced).insert(
+            key,
+            Synced {
+                service: Arc::new(service),
+                nodes: nodes.iter().map(load_balancer_node).collect(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn delete_load_balancer(&self, service: &Arc<Service>) -> Result<(), ServiceSyncError> {
+        let key = ServiceKey::of(service);
+        self.delete_in_cloud(service).await?;
+        if service.metadata.deletion_timestamp.is_none() {
+            // The Service stays (its type changed): its status must not advertise a load
+            // balancer that no longer exists.
+            self.patch_status(service, &LoadBalancerStatus::default())
+                .await?;
+        }
+        self.remove_finalizer(service).await?;
+        lock(&self.synced).remove(&key);
+        self.events
+            .normal(
+                service.as_ref(),
+                REASON_DELETED_LOAD_BALANCER,
+                "DeleteLoadBalancer",
+                "Deleted load balancer".to_owned(),
+            )
+            .await;
+        Ok(())
+    }
+
+    /// Deletes the cloud load balancer if the provider sees one.
+    async fn delete_in_cloud(&self, service: &Service) -> Result<(), ServiceSyncError> {
+        let cluster = &self.config.cluster_name;
+        if self.balancer.get(cluster, service).await?.is_some() {
+            self.events
+                .normal(
+                    service,
+                    REASON_DELETING_LOAD_BALANCER,
+                    "DeleteLoadBalancer",
+                    "Deleting load balancer".to_owned(),
+                )
+                .await;
+            self.balancer.ensure_deleted(cluster, service).await?;
+        }
+        Ok(())
+    }
+
+    /// The Service is gone from the API; if we had given it a load balancer, delete that
+    /// from the Service as we last saw it (upstream `processServiceDeletion`).
+    async fn sync_vanished(&self, key: &ServiceKey) -> Result<(), ServiceSyncError> {
+        let remembered = lock(&self.synced).get(key).map(|s| s.service.clone());
+        let Some(service) = remembered else {
+            return Ok(());
+        };
+        match self.delete_in_cloud(&service).await {
+            Ok(()) => {
+                lock(&self.synced).remove(key);
+                self.events
+                    .normal(
+                        service.as_ref(),
+                        REASON_DELETED_LOAD_BALANCER,
+                        "DeleteLoadBalancer",
+                        "Deleted load balancer".to_owned(),
+                    )
+                    .await;
+                Ok(())
+            }
+            Err(error) => {
+                if error.retry_after().is_none() {
+                    self.events
+                        .warning(
+                            service.as_ref(),
+                            REASON_DELETE_LOAD_BALANCER_FAILED,
+                            "DeleteLoadBalancer",
+                            format!("Error deleting load balancer: {error}"),
+                        )
+                        .await;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn api(&self, service: &Service) -> Api<Service> {
+        Api::namespaced(
+            self.client.clone(),
+            &service.namespace().unwrap_or_default(),
+        )
+    }
+
+    /// Writes `finalizers` with the Service's resourceVersion as a precondition, re-reading
+    /// on conflict; `edit` decides the list from the latest Service (`None`: nothing to do).
+    async fn patch_finalizers(
+        &self,
+        service: &Service,
+        edit: impl Fn(&Service) -> Option<Vec<String>>,
+    ) -> Result<Option<Service>, ServiceSyncError> {
+        let api = self.api(service);
+        let name = service.name_any();
+        let mut latest = service.clone();
+        for _ in 0..CONFLICT_RETRIES {
+            let Some(finalizers) = edit(&latest) else {
+                return Ok(Some(latest));
+            };
+            let patch = json!({
+                "metadata": {
+                    "finalizers": finalizers,
+                    "resourceVersion": latest.resource_version(),
+                }
+            });
+            match api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(written) => return Ok(Some(written)),
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    latest = api.get(&name).await?;
+                }
+                Err(kube::Error::Api(status)) if status.code == 404 => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceSyncError::TooManyConflicts(name))
+    }
+
+    async fn add_finalizer(&self, service: &Service) -> Result<Service, ServiceSyncError> {
+        if has_cleanup_finalizer(service) {
+            return Ok(service.clone());
+        }
+        let written = self
+            .patch_finalizers(service, |s| {
+                if has_cleanup_finalizer(s) {
+                    return None;
+                }
+                let mut f = s.finalizers().to_vec();
+                f.push(FINALIZER_LB_CLEANUP.to_owned());
+                Some(f)
+            })
+            .await?;
+        // 404: deleted meanwhile; the next event tells us what to do.
+        written.ok_or_else(|| {
+            ServiceSyncError::Provider(ProviderError::other("service deleted while syncing"))
+        })
+    }
+
+    async fn remove_finalizer(&self, service: &Service) -> Result<(), ServiceSyncError> {
+        self.patch_finalizers(service, |s| {
+            if !has_cleanup_finalizer(s) {
+                return None;
+            }
+            Some(
+                s.finalizers()
+                    .iter()
+                    .filter(|f| *f != FINALIZER_LB_CLEANUP)
+                    .cloned()
+                    .collect(),
+            )
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Patches `status.loadBalancer` to `status` unless it already says that.
+    async fn patch_status(
+        &self,
+        service: &Service,
+        status: &LoadBalancerStatus,
+    ) -> Result<(), ServiceSyncError> {
+        let current = service
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.clone())
+            .unwrap_or_default();
+        if load_balancer_status_equal(&current, status) {
+            return Ok(());
+        }
+        // `ingress: null` clears the list; a merge patch would otherwise keep the old one.
+        let ingress = match status.ingress.as_deref() {
+            Some(list) if !list.is_empty() => json!(list),
+            _ => serde_json::Value::Null,
+        };
+        let patch = json!({ "status": { "loadBalancer": { "ingress": ingress } } });
+        match self
+            .api(service)
+            .patch_status(
+                &service.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn node_worker(self: Arc<Self>) {
+        let mut stopping = self.stopping.subscribe();
+        loop {
+            tokio::select! {
+                _ = self.nodes_changed.notified() => {}
+                _ = stopping.wait_for(|s| *s) => return,
+            }
+            self.sync_nodes().await;
+        }
+    }
+
+    /// Points every synced load balancer whose Node set changed at the current eligible
+    /// Nodes (upstream `nodeSyncService`). Returns how many `update` calls were made.
+    pub async fn sync_nodes(&self) -> usize {
+        let nodes = self.eligible_nodes();
+        let set: LoadBalancerNodeSet = nodes.iter().map(load_balancer_node).collect();
+        let stale: Vec<ServiceKey> = lock(&self.synced)
+            .iter()
+            .filter(|(_, s)| s.nodes != set)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let nodes = &nodes;
+        let set = &set;
+        futures::stream::iter(stale)
+            .map(|key| async move { self.update_nodes(&key, nodes, set).await })
+            .buffer_unordered(self.config.concurrency.max(1))
+            .filter(|updated| futures::future::ready(*updated))
+            .count()
+            .await
+    }
+
+    async fn update_nodes(
+        &self,
+        key: &ServiceKey,
+        nodes: &[Node],
+        set: &LoadBalancerNodeSet,
+    ) -> bool {
+        let service_lock = self.service_lock(key);
+        let _guard = service_lock.lock().await;
+        let current = lock(&self.cache).services.get(key).cloned();
+        let still_stale = lock(&self.synced).get(key).is_some_and(|s| &s.nodes != set);
+        let Some(service) = current else {
+            return false;
+        };
+        let class = self.class();
+        if !still_stale || !wants_load_balancer(&service, class) || needs_cleanup(&service, class) {
+            return false;
+        }
+        let cluster = &self.config.cluster_name;
+        match self.balancer.update(cluster, &service, nodes).await {
+            Ok(events) => {
+                for event in &events {
+                    self.events
+                        .provider_event(service.as_ref(), "UpdateLoadBalancer", event)
+                        .await;
+                }
+                if nodes.is_empty() {
+                    self.events
+                        .warning(
+                            service.as_ref(),
+                            REASON_UNAVAILABLE_LOAD_BALANCER,
+                            "UpdateLoadBalancer",
+                            "There are no available nodes for LoadBalancer".to_owned(),
+                        )
+                        .await;
+                } else {
+                    self.events
+                        .normal(
+                            service.as_ref(),
+                            REASON_UPDATED_LOAD_BALANCER,
+                            "UpdateLoadBalancer",
+                            "Updated load balancer with new hosts".to_owned(),
+                        )
+                        .await;
+                }
+                if let Some(s) = lock(&self.synced).get_mut(key) {
+                    s.nodes = set.clone();
+                }
+                true
+            }
+            Err(error) => {
+                if let ProviderErrorKind::RetryAfter(delay) = error.kind {
+                    // The Service sync brings the Node set along when it runs.
+                    self.queue.add_after(key.clone(), delay);
+                    return false;
+                }
+                // A load balancer that is gone is not an update failure: the Service sync
+                // decides what to do.
+                if matches!(self.balancer.get(cluster, &service).await, Ok(None)) {
+                    self.queue.add(key.clone());
+                    return false;
+                }
+                let names: Vec<&str> = nodes
+                    .iter()
+                    .filter_map(|n| n.metadata.name.as_deref())
+                    .collect();
+                self.events
+                    .warning(
+                        service.as_ref(),
+                        REASON_UPDATE_LOAD_BALANCER_FAILED,
+                        "UpdateLoadBalancer",
+                        format!(
+                            "Error updating load balancer with new hosts [{}]: {error}",
+                            names.join(", ")
+                        ),
+                    )
+                    .await;
+                self.queue.add_rate_limited(key.clone());
+                false
+            }
+        }
+    }
+
+    async fn resync(self: Arc<Self>, period: Duration) {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        let mut stopping = self.stopping.subscribe();
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopping.wait_for(|s| *s) => return,
+            }
+            let class = self.class();
+            let keys: Vec<ServiceKey> = lock(&self.cache)
+                .services
+                .iter()
+                .filter(|(_, s)| wants_load_balancer(s, class) || needs_cleanup(s, class))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in keys {
+                self.queue.add(key);
+            }
+        }
+    }
+}
