@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod events;
+pub mod kube_client;
 pub mod labels;
 pub mod node;
 pub mod provider;

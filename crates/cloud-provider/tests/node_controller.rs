@@ -19,12 +19,16 @@ use kube::api::{Api, ListParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
+type LookupHook = Box<dyn Fn(&str) + Send + Sync>;
+
 /// Instances keyed by node name; counts calls.
 #[derive(Default)]
 struct FakeCloud {
     instances: Mutex<HashMap<String, InstanceMetadata>>,
     metadata_calls: AtomicUsize,
     batch_calls: AtomicUsize,
+    /// Runs during each single lookup: lets a test change the Node behind the controller's back.
+    during_lookup: Mutex<Option<LookupHook>>,
 }
 
 impl FakeCloud {
@@ -71,6 +75,9 @@ impl InstancesV2 for FakeCloud {
         node: &'a Node,
     ) -> BoxFuture<'a, Result<InstanceMetadata, ProviderError>> {
         self.metadata_calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(hook) = self.during_lookup.lock().unwrap().as_ref() {
+            hook(&node.name_any());
+        }
         Box::pin(async move { self.lookup(node) })
     }
 
@@ -291,4 +298,81 @@ async fn address_sync_uses_one_batched_call_for_500_nodes() {
     assert_eq!(controller.sync_addresses(&listed).await, 0);
     assert_eq!(server.store().resource_version(), rv_before);
     assert_eq!(cloud.batch_calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_conflicting_write_during_initialization_is_retried_and_kept() {
+    let (server, client) = start().await;
+    let cloud = Arc::new(FakeCloud::default());
+    cloud.add(
+        "worker-3",
+        9,
+        vec![node_address("InternalIP", "192.168.0.13")],
+    );
+    // The kubelet updates the Node while the controller asks the cloud: the controller's
+    // write then carries a stale resourceVersion and gets 409.
+    let store = server.store().clone();
+    *cloud.during_lookup.lock().unwrap() = Some(Box::new(move |name| {
+        let _ = store.patch(
+            "nodes",
+            None,
+            name,
+            fake_apiserver::PatchType::Merge,
+            &json!({"metadata": {"labels": {"kubelet-wrote": "yes"}}}),
+            fake_apiserver::Subresource::Main,
+        );
+    }));
+    let nodes: Api<Node> = Api::all(client.clone());
+    nodes
+        .create(&PostParams::default(), &kubelet_node("worker-3", None))
+        .await
+        .unwrap();
+    let _stop = spawn_controller(&client, cloud.clone());
+    let node = eventually("node initialized", || async {
+        let n = nodes.get("worker-3").await.ok()?;
+        (!taint_keys(&n).contains(&TAINT_UNINITIALIZED.to_owned())).then_some(n)
+    })
+    .await;
+    assert_eq!(
+        node.labels()["kubelet-wrote"],
+        "yes",
+        "the other write survives"
+    );
+    assert_eq!(node.labels()[LABEL_ZONE], "is1a");
+    assert_eq!(node.spec.unwrap().provider_id.as_deref(), Some("fake://9"));
+    assert_eq!(
+        cloud.metadata_calls.load(Ordering::SeqCst),
+        1,
+        "the conflict is retried without asking the cloud again"
+    );
+}
+
+#[tokio::test]
+async fn a_matching_provided_node_ip_comes_first() {
+    let (_server, client) = start().await;
+    let cloud = Arc::new(FakeCloud::default());
+    cloud.add(
+        "worker-4",
+        10,
+        vec![
+            node_address("ExternalIP", "203.0.113.24"),
+            node_address("InternalIP", "192.168.0.14"),
+        ],
+    );
+    let nodes: Api<Node> = Api::all(client.clone());
+    nodes
+        .create(
+            &PostParams::default(),
+            &kubelet_node("worker-4", Some("192.168.0.14")),
+        )
+        .await
+        .unwrap();
+    let _stop = spawn_controller(&client, cloud.clone());
+    let node = eventually("node initialized", || async {
+        let n = nodes.get("worker-4").await.ok()?;
+        (!taint_keys(&n).contains(&TAINT_UNINITIALIZED.to_owned())).then_some(n)
+    })
+    .await;
+    let addresses = node.status.unwrap().addresses.unwrap();
+    assert_eq!(addresses[0], node_address("InternalIP", "192.168.0.14"));
 }

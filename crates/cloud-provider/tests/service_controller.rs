@@ -17,9 +17,7 @@ use cloud_provider::provider::{
 use cloud_provider::queue::Backoff;
 use cloud_provider::service::controller::{ServiceController, ServiceControllerConfig};
 use fake_apiserver::{Config, FakeApiServer, RunningFakeApiServer};
-use k8s_openapi::api::core::v1::{
-    LoadBalancerIngress, LoadBalancerStatus, Node, Service,
-};
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
@@ -232,7 +230,10 @@ struct Harness {
     server: RunningFakeApiServer,
     client: Client,
     cloud: Arc<FakeCloud>,
-    controller: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    controller: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 fn fast_config() -> ServiceControllerConfig {
@@ -405,7 +406,10 @@ async fn creates_a_load_balancer_with_finalizer_status_and_events() {
     eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
     let svc = h.get("web").await.unwrap();
     assert!(finalized(&svc));
-    assert_eq!(h.ip("web").await.unwrap(), h.cloud.vip("default/web").unwrap());
+    assert_eq!(
+        h.ip("web").await.unwrap(),
+        h.cloud.vip("default/web").unwrap()
+    );
     assert_eq!(
         h.cloud.backends("default/web").unwrap(),
         ["w1", "w2"],
@@ -486,10 +490,7 @@ async fn spec_changes_re_ensure_but_status_changes_do_not() {
         )
         .await
         .unwrap();
-    eventually("second ensure", || async {
-        h.cloud.count(Op::Ensure) == 2
-    })
-    .await;
+    eventually("second ensure", || async { h.cloud.count(Op::Ensure) == 2 }).await;
     // The label patch came first and was ignored: exactly one more ensure, for the ports.
     h.services()
         .patch(
@@ -523,8 +524,14 @@ async fn deleting_the_service_deletes_the_load_balancer_then_the_finalizer() {
     assert!(h.cloud.vip("default/web").is_none());
     assert_eq!(h.cloud.count(Op::Delete), 1);
     let reasons = h.reasons("web").await;
-    assert!(reasons.contains(&"DeletingLoadBalancer".to_owned()), "{reasons:?}");
-    assert!(reasons.contains(&"DeletedLoadBalancer".to_owned()), "{reasons:?}");
+    assert!(
+        reasons.contains(&"DeletingLoadBalancer".to_owned()),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"DeletedLoadBalancer".to_owned()),
+        "{reasons:?}"
+    );
     h.stop().await;
 }
 
