@@ -9,7 +9,9 @@
 pub mod events;
 pub mod kube_client;
 pub mod labels;
+pub mod metrics;
 pub mod node;
 pub mod provider;
 pub mod queue;
 pub mod service;
+pub mod serving;
