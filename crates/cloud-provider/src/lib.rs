@@ -11,6 +11,7 @@ pub mod kube_client;
 pub mod labels;
 pub mod metrics;
 pub mod node;
+pub mod options;
 pub mod provider;
 pub mod queue;
 pub mod service;
