@@ -1,14 +1,18 @@
-//! A generic Kubernetes cloud-controller-manager framework: the values a cloud provider
-//! exchanges with the controllers, and the controllers' decisions as pure functions.
+//! A generic Kubernetes cloud-controller-manager framework, the Rust counterpart of
+//! `k8s.io/cloud-provider`: the provider traits ([`provider`]), the upstream controllers
+//! ([`node`], [`service`]), leader election ([`leader`]), health and metrics serving
+//! ([`serving`], [`metrics`]), the standard flags ([`options`]) and the manager that ties them
+//! together ([`app`]).
 //!
-//! This crate knows Kubernetes and no cloud. Work in progress: the provider's instance
-//! interface, the decision functions, the cloud node controller and the node lifecycle controller
-//! are here; the service controller, leader election and serving follow (see the cloud-provider issue).
+//! This crate knows Kubernetes and no cloud; decisions are pure functions next to the
+//! controllers that apply them.
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod events;
 pub mod kube_client;
 pub mod labels;
+pub mod leader;
 pub mod metrics;
 pub mod node;
 pub mod options;

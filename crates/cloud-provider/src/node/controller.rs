@@ -17,6 +17,7 @@ use super::addresses::{AddressError, addresses_differ, desired_node_addresses};
 use super::init::{initialized_node, is_uninitialized};
 use crate::events::{EventPublisher, REASON_SYNC_NODE_FAILED, REASON_SYNCED};
 use crate::labels::ANNOTATION_PROVIDED_NODE_IP;
+use crate::metrics::{ControllerMetrics, ReconcileOutcome};
 use crate::provider::{InstanceMetadata, InstancesV2, ProviderError, ProviderErrorKind};
 
 /// Settings of the cloud node controller.
@@ -62,7 +63,11 @@ pub struct CloudNodeController {
     events: EventPublisher,
     config: NodeControllerConfig,
     failures: Mutex<HashMap<String, u32>>,
+    metrics: ControllerMetrics,
 }
+
+/// The controller's name in events, logs and metrics (upstream's).
+pub const CONTROLLER_NAME: &str = "cloud-node-controller";
 
 /// Per-Node backoff after failures: 1 s doubling to 5 minutes.
 fn backoff(failures: u32) -> Duration {
@@ -81,11 +86,18 @@ impl CloudNodeController {
     ) -> Self {
         Self {
             nodes: Api::all(client.clone()),
-            events: EventPublisher::new(client, "cloud-node-controller"),
+            events: EventPublisher::new(client, CONTROLLER_NAME),
             instances,
             config,
             failures: Mutex::default(),
+            metrics: ControllerMetrics::default(),
         }
+    }
+
+    /// Reports reconciles and initialization delays to `metrics`.
+    pub fn with_metrics(mut self, metrics: ControllerMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Runs until `shutdown` completes: watches Nodes and initializes tainted ones; every
@@ -110,7 +122,21 @@ impl CloudNodeController {
         let runner = controller
             .graceful_shutdown_on(controller_stop_rx.map(|_| ()))
             .run(
-                |node, ctx: Arc<Self>| async move { ctx.reconcile(&node).await },
+                |node, ctx: Arc<Self>| async move {
+                    let started = std::time::Instant::now();
+                    let result = ctx.reconcile(&node).await;
+                    let outcome = match &result {
+                        Ok(_) => ReconcileOutcome::Success,
+                        Err(NodeSyncError::Provider(ProviderError {
+                            kind: ProviderErrorKind::RetryAfter(_),
+                            ..
+                        })) => ReconcileOutcome::RetryAfter,
+                        Err(_) => ReconcileOutcome::Error,
+                    };
+                    ctx.metrics
+                        .observe_reconcile(CONTROLLER_NAME, outcome, started.elapsed());
+                    result
+                },
                 |node, error, ctx: Arc<Self>| ctx.error_policy(&node, error),
                 self.clone(),
             )
@@ -212,6 +238,12 @@ impl CloudNodeController {
         };
         if let Some(addresses) = addresses {
             self.patch_addresses(&written, &addresses).await?;
+        }
+        if let Some(created) = written.metadata.creation_timestamp.as_ref() {
+            let since = k8s_openapi::jiff::Timestamp::now().duration_since(created.0);
+            if let Ok(delay) = Duration::try_from(since) {
+                self.metrics.observe_node_initialization(delay);
+            }
         }
         self.events
             .normal(

@@ -17,6 +17,7 @@ use kube::{Client, ResourceExt};
 
 use crate::events::{EventPublisher, REASON_DELETING_NODE, REASON_DELETING_NODE_FAILED};
 use crate::labels::TAINT_SHUTDOWN;
+use crate::metrics::{ControllerMetrics, ReconcileOutcome};
 use crate::provider::InstancesV2;
 
 /// What the Node's `Ready` condition says: `Some(true)` for `True`, `Some(false)` for `False`
@@ -79,17 +80,28 @@ pub struct NodeLifecycleController {
     instances: Arc<dyn InstancesV2>,
     events: EventPublisher,
     period: Duration,
+    metrics: ControllerMetrics,
 }
+
+/// The controller's name in events, logs and metrics (upstream's).
+pub const CONTROLLER_NAME: &str = "cloud-node-lifecycle-controller";
 
 impl NodeLifecycleController {
     /// A controller that checks Nodes every `period` (`--node-monitor-period`, default 5 s).
     pub fn new(client: Client, instances: Arc<dyn InstancesV2>, period: Duration) -> Self {
         Self {
             nodes: Api::all(client.clone()),
-            events: EventPublisher::new(client, "cloud-node-lifecycle-controller"),
+            events: EventPublisher::new(client, CONTROLLER_NAME),
             instances,
             period,
+            metrics: ControllerMetrics::default(),
         }
+    }
+
+    /// Reports each monitoring pass to `metrics`.
+    pub fn with_metrics(mut self, metrics: ControllerMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Runs until `shutdown` completes, checking the Nodes of a watch-fed cache every period.
@@ -110,7 +122,15 @@ impl NodeLifecycleController {
             loop {
                 tick.tick().await;
                 let nodes: Vec<Node> = store.state().iter().map(|n| (**n).clone()).collect();
-                self.monitor(&nodes).await;
+                let started = std::time::Instant::now();
+                let report = self.monitor(&nodes).await;
+                let outcome = if report.errors.is_empty() {
+                    ReconcileOutcome::Success
+                } else {
+                    ReconcileOutcome::Error
+                };
+                self.metrics
+                    .observe_reconcile(CONTROLLER_NAME, outcome, started.elapsed());
             }
         };
         tokio::select! {

@@ -32,6 +32,7 @@ use crate::events::{
     REASON_UPDATE_LOAD_BALANCER_FAILED, REASON_UPDATED_LOAD_BALANCER,
 };
 use crate::labels::FINALIZER_LB_CLEANUP;
+use crate::metrics::{ControllerMetrics, ReconcileOutcome};
 use crate::provider::{LoadBalancer, ProviderError, ProviderErrorKind};
 use crate::queue::{Backoff, WorkQueue};
 
@@ -148,6 +149,7 @@ pub struct ServiceController {
     service_locks: Mutex<HashMap<ServiceKey, Arc<tokio::sync::Mutex<()>>>>,
     nodes_changed: Notify,
     stopping: tokio::sync::watch::Sender<bool>,
+    metrics: ControllerMetrics,
 }
 
 const CONFLICT_RETRIES: u32 = 10;
@@ -175,7 +177,20 @@ impl ServiceController {
             service_locks: Mutex::default(),
             nodes_changed: Notify::new(),
             stopping: tokio::sync::watch::Sender::new(false),
+            metrics: ControllerMetrics::default(),
         }
+    }
+
+    /// Reports reconciles and queue depth to `metrics`.
+    pub fn with_metrics(mut self, metrics: ControllerMetrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    fn enqueue(&self, key: ServiceKey) {
+        self.queue.add(key);
+        self.metrics
+            .set_queue_depth(CONTROLLER_NAME, self.queue.len());
     }
 
     fn class(&self) -> Option<&str> {
@@ -285,7 +300,7 @@ impl ServiceController {
             Some(old) => needs_update(&old, &svc, class) || needs_cleanup(&svc, class),
         };
         if wanted {
-            self.queue.add(key);
+            self.enqueue(key);
         }
     }
 
@@ -295,7 +310,7 @@ impl ServiceController {
         // A Service we gave a load balancer vanished without passing through our finalizer
         // (someone removed it by hand): clean up from what we remember.
         if lock(&self.synced).contains_key(&key) {
-            self.queue.add(key);
+            self.enqueue(key);
         }
     }
 
@@ -378,7 +393,18 @@ impl ServiceController {
 
     async fn worker(self: Arc<Self>) {
         while let Some(key) = self.queue.get().await {
-            match self.sync(&key).await {
+            self.metrics
+                .set_queue_depth(CONTROLLER_NAME, self.queue.len());
+            let started = std::time::Instant::now();
+            let result = self.sync(&key).await;
+            let outcome = match &result {
+                Ok(()) => ReconcileOutcome::Success,
+                Err(e) if e.retry_after().is_some() => ReconcileOutcome::RetryAfter,
+                Err(_) => ReconcileOutcome::Error,
+            };
+            self.metrics
+                .observe_reconcile(CONTROLLER_NAME, outcome, started.elapsed());
+            match result {
                 Ok(()) => self.queue.forget(&key),
                 Err(error) => match error.retry_after() {
                     Some(delay) => {
@@ -781,7 +807,7 @@ impl ServiceController {
                 // A load balancer that is gone is not an update failure: the Service sync
                 // decides what to do.
                 if matches!(self.balancer.get(cluster, &service).await, Ok(None)) {
-                    self.queue.add(key.clone());
+                    self.enqueue(key.clone());
                     return false;
                 }
                 let names: Vec<&str> = nodes
@@ -823,7 +849,7 @@ impl ServiceController {
                 .map(|(k, _)| k.clone())
                 .collect();
             for key in keys {
-                self.queue.add(key);
+                self.enqueue(key);
             }
         }
     }
