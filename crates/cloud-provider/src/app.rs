@@ -44,6 +44,14 @@ pub enum AppError {
     ControllersStopped,
 }
 
+/// Logs, once at start, each flag the user gave that is accepted only so existing manifests
+/// keep working (see `options::ignored_flags_given`).
+pub fn log_ignored_flags(flags: &[&str]) {
+    for flag in flags {
+        tracing::info!(flag = %format!("--{flag}"), "flag accepted for compatibility and ignored");
+    }
+}
+
 /// Everything the controller manager needs besides the provider, derived from the flags;
 /// tests and embedders may adjust fields before [`App::start`].
 pub struct App {

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
+mod support;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,8 +23,6 @@ use k8s_openapi::api::core::v1::{Node, NodeAddress};
 use kube::api::Api;
 use kube::{Client, ResourceExt};
 use prometheus_client::registry::Registry;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -130,28 +130,9 @@ async fn replica(server: &RunningFakeApiServer, extra: &[&str]) -> Replica {
     }
 }
 
-fn https(ca_pem: &str) -> reqwest::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
-
 async fn get(replica: &Replica, path: &str) -> (u16, String) {
     let addr: SocketAddr = replica.running.serving_addr().unwrap();
-    let client = https(replica.running.serving_ca_pem().unwrap());
+    let client = support::https_client(replica.running.serving_ca_pem().unwrap());
     let response = client
         .get(format!("https://{addr}{path}"))
         .send()

@@ -259,6 +259,16 @@ impl Harness {
         }
     }
 
+    /// A harness with one Node and the Service `web` whose load balancer is in place.
+    async fn with_web_ensured(config: ServiceControllerConfig) -> Self {
+        let mut h = Self::new().await;
+        h.node("w1", "10.0.0.1", json!({}), json!([]));
+        h.service("web", None);
+        h.start(config);
+        eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
+        h
+    }
+
     fn start(&mut self, config: ServiceControllerConfig) {
         let controller = Arc::new(ServiceController::new(
             self.client.clone(),
@@ -463,11 +473,7 @@ async fn a_resync_with_nothing_changed_writes_nothing() {
 
 #[tokio::test]
 async fn spec_changes_re_ensure_but_status_changes_do_not() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    h.service("web", None);
-    h.start(fast_config());
-    eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
+    let mut h = Harness::with_web_ensured(fast_config()).await;
     assert_eq!(h.cloud.count(Op::Ensure), 1);
 
     // A label change is not a load balancer change.
@@ -510,11 +516,7 @@ async fn spec_changes_re_ensure_but_status_changes_do_not() {
 
 #[tokio::test]
 async fn deleting_the_service_deletes_the_load_balancer_then_the_finalizer() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    h.service("web", None);
-    h.start(fast_config());
-    eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
+    let mut h = Harness::with_web_ensured(fast_config()).await;
 
     h.services()
         .delete("web", &DeleteParams::default())
@@ -537,11 +539,7 @@ async fn deleting_the_service_deletes_the_load_balancer_then_the_finalizer() {
 
 #[tokio::test]
 async fn a_service_deleted_while_the_controller_was_down_is_cleaned_up_at_start() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    h.service("web", None);
-    h.start(fast_config());
-    eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
+    let mut h = Harness::with_web_ensured(fast_config()).await;
     h.stop().await;
 
     h.services()
@@ -562,11 +560,7 @@ async fn a_service_deleted_while_the_controller_was_down_is_cleaned_up_at_start(
 
 #[tokio::test]
 async fn a_type_change_removes_the_load_balancer_status_and_finalizer() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    h.service("web", None);
-    h.start(fast_config());
-    eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
+    let mut h = Harness::with_web_ensured(fast_config()).await;
     h.services()
         .patch(
             "web",
@@ -586,11 +580,7 @@ async fn a_type_change_removes_the_load_balancer_status_and_finalizer() {
 
 #[tokio::test]
 async fn a_service_that_vanishes_without_our_finalizer_is_cleaned_up_from_memory() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    h.service("web", None);
-    h.start(fast_config());
-    eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
+    let mut h = Harness::with_web_ensured(fast_config()).await;
     // Someone strips the finalizer by hand and deletes the Service.
     h.services()
         .patch(

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
+mod support;
+
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -34,25 +36,8 @@ async fn start(checks: Checks) -> RunningServer {
         .expect("serving enabled")
 }
 
-/// A client that trusts only the CA(s) in `ca_pem`, using the ring provider like the server.
 fn client(ca_pem: &str) -> reqwest::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .tls_info(true)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    support::https_client(ca_pem)
 }
 
 fn server_client(server: &RunningServer) -> reqwest::Client {

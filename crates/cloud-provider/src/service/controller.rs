@@ -245,30 +245,15 @@ impl ServiceController {
     }
 
     async fn watch_services(self: Arc<Self>, ready: tokio::sync::oneshot::Sender<()>) {
-        let api: Api<Service> = Api::all(self.client.clone());
         let mut ready = Some(ready);
-        let mut relist: Option<HashMap<ServiceKey, Arc<Service>>> = None;
-        let mut stream = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .boxed();
-        loop {
-            let event = match stream.try_next().await {
-                Ok(Some(event)) => event,
-                Ok(None) => return,
-                Err(error) => {
-                    tracing::warn!(%error, "service watch failed; retrying");
-                    continue;
-                }
-            };
+        let mut events = std::pin::pin!(follow(Api::<Service>::all(self.client.clone())));
+        while let Some(event) = events.next().await {
             match event {
-                watcher::Event::Init => relist = Some(HashMap::new()),
-                watcher::Event::InitApply(svc) => {
-                    if let Some(r) = relist.as_mut() {
-                        r.insert(ServiceKey::of(&svc), Arc::new(svc));
-                    }
-                }
-                watcher::Event::InitDone => {
-                    let listed = relist.take().unwrap_or_default();
+                Followed::Listed(listed) => {
+                    let listed: HashMap<ServiceKey, Arc<Service>> = listed
+                        .into_iter()
+                        .map(|s| (ServiceKey::of(&s), Arc::new(s)))
+                        .collect();
                     let gone: Vec<Arc<Service>> = lock(&self.cache)
                         .services
                         .iter()
@@ -285,8 +270,8 @@ impl ServiceController {
                         let _ = tx.send(());
                     }
                 }
-                watcher::Event::Apply(svc) => self.service_applied(Arc::new(svc)),
-                watcher::Event::Delete(svc) => self.service_deleted(&svc),
+                Followed::Applied(svc) => self.service_applied(Arc::new(svc)),
+                Followed::Deleted(svc) => self.service_deleted(&svc),
             }
         }
     }
@@ -315,34 +300,15 @@ impl ServiceController {
     }
 
     async fn watch_nodes(self: Arc<Self>, ready: tokio::sync::oneshot::Sender<()>) {
-        let api: Api<Node> = Api::all(self.client.clone());
         let mut ready = Some(ready);
-        let mut relist: Option<BTreeMap<String, Arc<Node>>> = None;
-        let mut stream = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .boxed();
-        loop {
-            let event = match stream.try_next().await {
-                Ok(Some(event)) => event,
-                Ok(None) => return,
-                Err(error) => {
-                    tracing::warn!(%error, "node watch failed; retrying");
-                    continue;
-                }
-            };
+        let mut events = std::pin::pin!(follow(Api::<Node>::all(self.client.clone())));
+        while let Some(event) = events.next().await {
             let changed = match event {
-                watcher::Event::Init => {
-                    relist = Some(BTreeMap::new());
-                    false
-                }
-                watcher::Event::InitApply(node) => {
-                    if let Some(r) = relist.as_mut() {
-                        r.insert(node.name_any(), Arc::new(node));
-                    }
-                    false
-                }
-                watcher::Event::InitDone => {
-                    let listed = relist.take().unwrap_or_default();
+                Followed::Listed(listed) => {
+                    let listed: BTreeMap<String, Arc<Node>> = listed
+                        .into_iter()
+                        .map(|n| (n.name_any(), Arc::new(n)))
+                        .collect();
                     let mut cache = lock(&self.cache);
                     let changed = cache.nodes.len() != listed.len()
                         || cache.nodes.iter().any(|(name, old)| {
@@ -357,13 +323,13 @@ impl ServiceController {
                     }
                     changed
                 }
-                watcher::Event::Apply(node) => {
+                Followed::Applied(node) => {
                     let old = lock(&self.cache)
                         .nodes
                         .insert(node.name_any(), Arc::new(node.clone()));
                     old.is_none_or(|old| node_change_affects_load_balancers(&old, &node))
                 }
-                watcher::Event::Delete(node) => {
+                Followed::Deleted(node) => {
                     lock(&self.cache).nodes.remove(&node.name_any());
                     true
                 }
@@ -853,4 +819,60 @@ impl ServiceController {
             }
         }
     }
+}
+
+/// A watch, simplified: a complete (re)list, or one object changed or deleted.
+enum Followed<K> {
+    Listed(Vec<K>),
+    Applied(K),
+    Deleted(K),
+}
+
+/// Follows every object of `api`, reconnecting with backoff; a relist after a reconnect is
+/// delivered whole, so the caller can tell what vanished meanwhile.
+fn follow<K>(api: Api<K>) -> impl futures::Stream<Item = Followed<K>> + Send
+where
+    K: kube::Resource
+        + Clone
+        + fmt::Debug
+        + k8s_openapi::serde::de::DeserializeOwned
+        + Send
+        + 'static,
+{
+    let events = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    futures::stream::unfold(
+        (events, None::<Vec<K>>),
+        |(mut events, mut relist)| async move {
+            loop {
+                let event = match events.try_next().await {
+                    Ok(Some(event)) => event,
+                    Ok(None) => return None,
+                    Err(error) => {
+                        tracing::warn!(%error, "watch failed; retrying");
+                        continue;
+                    }
+                };
+                let out = match event {
+                    watcher::Event::Init => {
+                        relist = Some(Vec::new());
+                        None
+                    }
+                    watcher::Event::InitApply(obj) => {
+                        relist.get_or_insert_default().push(obj);
+                        None
+                    }
+                    watcher::Event::InitDone => {
+                        Some(Followed::Listed(relist.take().unwrap_or_default()))
+                    }
+                    watcher::Event::Apply(obj) => Some(Followed::Applied(obj)),
+                    watcher::Event::Delete(obj) => Some(Followed::Deleted(obj)),
+                };
+                if let Some(out) = out {
+                    return Some((out, (events, relist)));
+                }
+            }
+        },
+    )
 }
