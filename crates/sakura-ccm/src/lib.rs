@@ -1,0 +1,11 @@
+//! The SAKURA Cloud provider for the `cloud-provider` framework.
+//!
+//! So far this crate holds the provider's *decisions* as pure functions: which Service
+//! annotations mean what, how load-balancer appliances are named and when one is ours, which
+//! router or switch a load balancer goes on and which addresses it gets, what its settings
+//! should be, and what a server means to a Node (provider ID, addresses, labels, matching).
+//! None of them does I/O; the provider glue that calls the SAKURA Cloud API and Kubernetes
+//! builds on them.
+#![warn(missing_docs)]
+
+pub mod provider;

@@ -1,0 +1,89 @@
+//! Event reasons the SAKURA provider uses (`UpperCamelCase`, as Kubernetes reasons are).
+//! `docs/sakura-provider-decisions.md` lists them with their meaning.
+
+/// Warning on a Service: one or more `k8s.usacloud.jp/*` annotations (or
+/// `spec.loadBalancerIP`) are invalid; the load balancer is not created or changed.
+pub const INVALID_ANNOTATION: &str = "InvalidAnnotation";
+/// Warning on a Service: annotations that do not apply (unknown names, or options of the other
+/// load-balancer type) were ignored.
+pub const IGNORED_ANNOTATION: &str = "IgnoredAnnotation";
+/// Warning on a Service: no router (or switch) carries the `@k8s` tag and the selector tag.
+pub const NETWORK_NOT_FOUND: &str = "NetworkNotFound";
+/// Warning on a Service: several routers (or switches) match; the selector annotation must
+/// single one out.
+pub const AMBIGUOUS_NETWORK: &str = "AmbiguousNetwork";
+/// Warning on a Service: not enough free addresses for the appliance and its VIP.
+pub const ADDRESSES_EXHAUSTED: &str = "AddressesExhausted";
+/// Warning on a Service: `spec.loadBalancerIP` cannot be used (outside the network or taken).
+pub const REQUESTED_IP_UNAVAILABLE: &str = "RequestedIPUnavailable";
+/// Warning on a Service: every VRRP ID (1–255) is taken on the switch.
+pub const VRID_EXHAUSTED: &str = "VRIDExhausted";
+/// Warning on a Service: UDP or SCTP ports were left out (the appliance balances TCP only).
+pub const UNSUPPORTED_PROTOCOL: &str = "UnsupportedProtocol";
+/// Warning on a Service: no TCP port to balance.
+pub const NO_TCP_PORTS: &str = "NoTCPPorts";
+/// Warning on a Service: more ports than the appliance accepts; nothing was changed.
+pub const TOO_MANY_PORTS: &str = "TooManyPorts";
+/// Warning on a Service: Nodes without an address in the appliance's network were left out.
+pub const NODES_OUTSIDE_NETWORK: &str = "NodesOutsideNetwork";
+/// Warning on a Service: Nodes sharing an address with another Node were left out.
+pub const DUPLICATE_NODE_ADDRESS: &str = "DuplicateNodeAddress";
+/// Warning on a Service: more eligible Nodes than the appliance accepts as real servers.
+pub const REAL_SERVER_LIMIT: &str = "RealServerLimitReached";
+/// Normal on a Node: no server has the Node's name; it was matched by its provided node IP.
+pub const MATCHED_BY_NODE_IP: &str = "ServerMatchedByNodeIP";
+/// Warning on a Node: no server matches it.
+pub const SERVER_NOT_FOUND: &str = "ServerNotFound";
+/// Warning on a Node: several servers have the Node's name.
+pub const DUPLICATE_SERVER_NAME: &str = "DuplicateServerName";
+/// Warning on a Node: its `spec.providerID` is not `sakuracloud://<server ID>`.
+pub const INVALID_PROVIDER_ID: &str = "InvalidProviderID";
+
+/// Every reason, for documentation checks.
+pub const ALL: [&str; 17] = [
+    INVALID_ANNOTATION,
+    IGNORED_ANNOTATION,
+    NETWORK_NOT_FOUND,
+    AMBIGUOUS_NETWORK,
+    ADDRESSES_EXHAUSTED,
+    REQUESTED_IP_UNAVAILABLE,
+    VRID_EXHAUSTED,
+    UNSUPPORTED_PROTOCOL,
+    NO_TCP_PORTS,
+    TOO_MANY_PORTS,
+    NODES_OUTSIDE_NETWORK,
+    DUPLICATE_NODE_ADDRESS,
+    REAL_SERVER_LIMIT,
+    MATCHED_BY_NODE_IP,
+    SERVER_NOT_FOUND,
+    DUPLICATE_SERVER_NAME,
+    INVALID_PROVIDER_ID,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_upper_camel_case_and_unique() {
+        for r in ALL {
+            assert!(
+                r.chars().next().is_some_and(|c| c.is_ascii_uppercase()),
+                "{r}"
+            );
+            assert!(r.chars().all(|c| c.is_ascii_alphanumeric()), "{r}");
+        }
+        let mut sorted = ALL.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ALL.len());
+    }
+
+    #[test]
+    fn every_reason_is_documented() {
+        let doc = include_str!("../../../../docs/sakura-provider-decisions.md");
+        for r in ALL {
+            assert!(doc.contains(&format!("`{r}`")), "{r} missing from the doc");
+        }
+    }
+}
