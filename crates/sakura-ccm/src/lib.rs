@@ -1,6 +1,6 @@
 //! The SAKURA Cloud provider for the `cloud-provider` framework.
 //!
-//! So far this crate holds the provider's *decisions* as pure functions: which Service
+//! It holds the provider's configuration ([`config`]) and its *decisions* as pure functions: which Service
 //! annotations mean what, how load-balancer appliances are named and when one is ours, which
 //! router or switch a load balancer goes on and which addresses it gets, what its settings
 //! should be, and what a server means to a Node (provider ID, addresses, labels, matching).
@@ -8,4 +8,5 @@
 //! builds on them.
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod provider;
