@@ -3,6 +3,7 @@
 
 pub mod annotations;
 pub mod cidr;
+pub mod cloud_instances;
 pub mod instances;
 pub mod naming;
 pub mod network;

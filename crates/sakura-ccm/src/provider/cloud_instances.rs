@@ -1,0 +1,435 @@
+//! [`InstancesV2`] for SAKURA Cloud: the I/O around the decisions in [`super::instances`].
+//!
+//! Every lookup is answered from one listing of the zone's servers (plus the `@k8s`-tagged
+//! switches and routers, for address order), cached for a short time and shared by concurrent
+//! callers: initializing 1,000 Nodes costs a handful of API calls, not 1,000. A listing that does
+//! not have a server is never trusted alone when it may be stale: it is refreshed, and a server
+//! known by ID is confirmed gone only by a 404 on reading it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cloud_provider::labels::ANNOTATION_PROVIDED_NODE_IP;
+use cloud_provider::provider::{BoxFuture, InstanceMetadata, InstancesV2, ProviderError};
+use k8s_openapi::api::core::v1::Node;
+use sacloud::{Client, Filter, Id, Server, Zone};
+use tokio::sync::Mutex;
+
+use super::instances::{Match, MatchError, instance_metadata, is_shutdown, match_node};
+
+/// How long a listing answers lookups by default.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10);
+/// The tag marking the cluster's switches and routers.
+pub const K8S_TAG: &str = "@k8s";
+
+/// One listing of the zone.
+#[derive(Debug)]
+struct Snapshot {
+    /// When the fetch started (not ended): a server created after this may be missing.
+    started: Instant,
+    servers: Vec<Server>,
+    tagged_switches: Vec<Id>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    last: Option<Arc<Snapshot>>,
+    /// The last failed fetch and when it started: callers that were already waiting for it share
+    /// its error instead of each repeating a request the API just refused.
+    failed: Option<(Instant, ProviderError)>,
+}
+
+/// What a lookup needs from a listing.
+#[derive(Debug, Clone, Copy)]
+enum Freshness {
+    /// At most the configured age.
+    MaxAge,
+    /// Fetched after this instant (after the caller's call began).
+    StartedAfter(Instant),
+}
+
+/// Whether a listing that started at `started` serves a lookup needing `freshness`.
+fn is_fresh(started: Instant, now: Instant, max_age: Duration, freshness: Freshness) -> bool {
+    match freshness {
+        Freshness::MaxAge => now.saturating_duration_since(started) < max_age,
+        Freshness::StartedAfter(t) => started >= t,
+    }
+}
+
+/// A failed API call as the controllers should read it: busy with a `Retry-After` → ask again
+/// then; anything else → a plain error. Never "not found": only a definitive answer is that.
+pub fn map_api_error(
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    message: impl Into<String>,
+) -> ProviderError {
+    match (status, retry_after) {
+        (Some(429 | 503), Some(after)) => ProviderError::retry_after(after, message),
+        _ => ProviderError::other(message),
+    }
+}
+
+fn api_error(what: &str, err: &sacloud::Error) -> ProviderError {
+    map_api_error(err.status(), err.retry_after(), format!("{what}: {err}"))
+}
+
+/// A Node's server, owned (independent of the listing it came from).
+#[derive(Debug, Clone, PartialEq)]
+enum Lookup {
+    Found(Box<Server>),
+    /// The provider ID names a server the listing lacks.
+    NotListed(Id),
+    /// No server; the message says what comes closest and what to fix.
+    NoMatch(String),
+    /// The Node cannot be matched safely (bad provider ID, duplicate names).
+    Invalid(MatchError),
+}
+
+impl Lookup {
+    /// Whether a newer listing might answer differently.
+    fn may_be_stale(&self) -> bool {
+        matches!(self, Lookup::NotListed(_) | Lookup::NoMatch(_))
+    }
+}
+
+fn node_name(node: &Node) -> &str {
+    node.metadata.name.as_deref().unwrap_or_default()
+}
+
+/// Matches a Node against a listing, logging the events the trait cannot carry yet.
+fn lookup(node: &Node, servers: &[Server]) -> Lookup {
+    let name = node_name(node);
+    let provider_id = node.spec.as_ref().and_then(|s| s.provider_id.as_deref());
+    let provided_ip = node
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_PROVIDED_NODE_IP))
+        .map(String::as_str);
+    match match_node(name, provider_id, provided_ip, servers) {
+        Ok(Match::ProviderId(server) | Match::Name(server)) => {
+            Lookup::Found(Box::new(server.clone()))
+        }
+        Ok(Match::ProvidedIp { server, event }) => {
+            // TODO: publish as a Normal event on the Node once InstancesV2 can return events.
+            tracing::info!(node = name, reason = %event.reason, "{}", event.message);
+            Lookup::Found(Box::new(server.clone()))
+        }
+        Ok(Match::ProviderIdNotListed(id)) => Lookup::NotListed(id),
+        Ok(Match::NoMatch { event, .. }) => Lookup::NoMatch(event.message),
+        Err(err) => Lookup::Invalid(err),
+    }
+}
+
+/// SAKURA Cloud servers as the node and node-lifecycle controllers see them.
+#[derive(Debug)]
+pub struct SakuraInstances {
+    client: Client,
+    zone: Zone,
+    max_age: Duration,
+    cache: Mutex<Cache>,
+}
+
+impl SakuraInstances {
+    /// Instances of the client's zone, with listings cached for [`DEFAULT_MAX_AGE`].
+    pub fn new(client: Client) -> Self {
+        let zone = client.config().zone;
+        Self {
+            client,
+            zone,
+            max_age: DEFAULT_MAX_AGE,
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// How long one listing answers lookups (zero: every lookup lists again).
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// A listing at least as fresh as asked. Holding the lock across the fetch makes concurrent
+    /// callers share one request.
+    async fn snapshot(&self, freshness: Freshness) -> Result<Arc<Snapshot>, ProviderError> {
+        let arrived = Instant::now();
+        let mut cache = self.cache.lock().await;
+        let now = Instant::now();
+        if let Some(last) = &cache.last
+            && is_fresh(last.started, now, self.max_age, freshness)
+        {
+            return Ok(Arc::clone(last));
+        }
+        if let Some((started, err)) = &cache.failed
+            && *started >= arrived
+        {
+            return Err(err.clone());
+        }
+        let started = Instant::now();
+        match self.fetch(started).await {
+            Ok(snapshot) => {
+                let snapshot = Arc::new(snapshot);
+                cache.last = Some(Arc::clone(&snapshot));
+                cache.failed = None;
+                Ok(snapshot)
+            }
+            Err(err) => {
+                cache.failed = Some((started, err.clone()));
+                Err(err)
+            }
+        }
+    }
+
+    async fn fetch(&self, started: Instant) -> Result<Snapshot, ProviderError> {
+        let tagged = Filter::new().tags_all([K8S_TAG]);
+        let (servers, switches, routers) = tokio::try_join!(
+            async {
+                self.client
+                    .find_servers(&Filter::new())
+                    .await
+                    .map_err(|e| api_error("listing servers", &e))
+            },
+            async {
+                self.client
+                    .find_switches(&tagged)
+                    .await
+                    .map_err(|e| api_error("listing switches tagged @k8s", &e))
+            },
+            async {
+                self.client
+                    .find_internets(&tagged)
+                    .await
+                    .map_err(|e| api_error("listing routers tagged @k8s", &e))
+            },
+        )?;
+        let mut tagged_switches: Vec<Id> = switches
+            .iter()
+            .map(|s| s.id)
+            .chain(routers.iter().map(|r| r.switch.id))
+            .collect();
+        tagged_switches.sort();
+        tagged_switches.dedup();
+        Ok(Snapshot {
+            started,
+            servers,
+            tagged_switches,
+        })
+    }
+
+    /// Looks the Node up, listing again (once) when the listing predates the call and has no
+    /// answer: a server created seconds ago must not read as missing.
+    async fn resolve(&self, node: &Node) -> Result<(Lookup, Arc<Snapshot>), ProviderError> {
+        let called = Instant::now();
+        let snapshot = self.snapshot(Freshness::MaxAge).await?;
+        let found = lookup(node, &snapshot.servers);
+        if found.may_be_stale() && snapshot.started < called {
+            let snapshot = self.snapshot(Freshness::StartedAfter(called)).await?;
+            return Ok((lookup(node, &snapshot.servers), snapshot));
+        }
+        Ok((found, snapshot))
+    }
+
+    /// The server behind a provider ID a fresh listing lacks: `None` only on a 404.
+    async fn read_unlisted(&self, id: Id) -> Result<Option<Server>, ProviderError> {
+        match self.client.read_server(id).await {
+            Ok(server) => Ok(Some(server)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(api_error(&format!("reading server {id}"), &e)),
+        }
+    }
+
+    fn gone(node: &Node, id: Id) -> ProviderError {
+        ProviderError::not_found(format!(
+            "node {:?}: server {id} (its provider ID) no longer exists",
+            node_name(node)
+        ))
+    }
+
+    /// The metadata for a looked-up Node.
+    async fn metadata_of(
+        &self,
+        node: &Node,
+        found: Lookup,
+        snapshot: &Snapshot,
+    ) -> Result<InstanceMetadata, ProviderError> {
+        let meta =
+            |server: &Server| instance_metadata(server, self.zone, &snapshot.tagged_switches);
+        match found {
+            Lookup::Found(server) => Ok(meta(&server)),
+            Lookup::NotListed(id) => match self.read_unlisted(id).await? {
+                Some(server) => Ok(meta(&server)),
+                None => Err(Self::gone(node, id)),
+            },
+            Lookup::NoMatch(message) => {
+                // TODO: publish as a Warning event on the Node once InstancesV2 can return events.
+                tracing::warn!(node = node_name(node), "{message}");
+                Err(ProviderError::not_found(message))
+            }
+            Lookup::Invalid(err) => Err(ProviderError::other(err.to_string())),
+        }
+    }
+}
+
+impl InstancesV2 for SakuraInstances {
+    fn instance_exists<'a>(&'a self, node: &'a Node) -> BoxFuture<'a, Result<bool, ProviderError>> {
+        Box::pin(async move {
+            let (found, _) = self.resolve(node).await?;
+            match found {
+                Lookup::Found(_) => Ok(true),
+                Lookup::NotListed(id) => Ok(self.read_unlisted(id).await?.is_some()),
+                Lookup::NoMatch(_) => Ok(false),
+                // Several servers have the name: something exists; deleting the Node would be
+                // wrong whichever it is.
+                Lookup::Invalid(MatchError::DuplicateName { .. }) => Ok(true),
+                Lookup::Invalid(err) => Err(ProviderError::other(err.to_string())),
+            }
+        })
+    }
+
+    fn instance_shutdown<'a>(
+        &'a self,
+        node: &'a Node,
+    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
+        Box::pin(async move {
+            let (found, _) = self.resolve(node).await?;
+            match found {
+                Lookup::Found(server) => Ok(is_shutdown(&server)),
+                Lookup::NotListed(id) => match self.read_unlisted(id).await? {
+                    Some(server) => Ok(is_shutdown(&server)),
+                    None => Err(Self::gone(node, id)),
+                },
+                Lookup::NoMatch(message) => Err(ProviderError::not_found(message)),
+                Lookup::Invalid(err) => Err(ProviderError::other(err.to_string())),
+            }
+        })
+    }
+
+    fn instance_metadata<'a>(
+        &'a self,
+        node: &'a Node,
+    ) -> BoxFuture<'a, Result<InstanceMetadata, ProviderError>> {
+        Box::pin(async move {
+            let (found, snapshot) = self.resolve(node).await?;
+            self.metadata_of(node, found, &snapshot).await
+        })
+    }
+
+    fn instance_metadata_batch<'a>(
+        &'a self,
+        nodes: &'a [Node],
+    ) -> BoxFuture<'a, Vec<Result<InstanceMetadata, ProviderError>>> {
+        Box::pin(async move {
+            let called = Instant::now();
+            let snapshot = match self.snapshot(Freshness::MaxAge).await {
+                Ok(s) => s,
+                Err(err) => return nodes.iter().map(|_| Err(err.clone())).collect(),
+            };
+            let mut found: Vec<Result<Lookup, ProviderError>> = nodes
+                .iter()
+                .map(|n| Ok(lookup(n, &snapshot.servers)))
+                .collect();
+            let stale =
+                |f: &Result<Lookup, ProviderError>| f.as_ref().is_ok_and(Lookup::may_be_stale);
+            // One more listing for all the Nodes a listing older than the call could not answer.
+            let mut snapshot = snapshot;
+            if snapshot.started < called && found.iter().any(stale) {
+                let newer = self.snapshot(Freshness::StartedAfter(called)).await;
+                for (node, f) in nodes.iter().zip(found.iter_mut()) {
+                    if stale(f) {
+                        *f = match &newer {
+                            Ok(newer) => Ok(lookup(node, &newer.servers)),
+                            Err(err) => Err(err.clone()),
+                        };
+                    }
+                }
+                if let Ok(newer) = newer {
+                    snapshot = newer;
+                }
+            }
+            let mut out = Vec::with_capacity(nodes.len());
+            for (node, f) in nodes.iter().zip(found) {
+                out.push(match f {
+                    Ok(f) => self.metadata_of(node, f, &snapshot).await,
+                    Err(err) => Err(err),
+                });
+            }
+            out
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloud_provider::provider::ProviderErrorKind;
+
+    #[test]
+    fn freshness() {
+        let t0 = Instant::now();
+        let later = t0 + Duration::from_secs(5);
+        let ten = Duration::from_secs(10);
+        assert!(is_fresh(t0, later, ten, Freshness::MaxAge));
+        assert!(!is_fresh(t0, t0 + ten, ten, Freshness::MaxAge));
+        assert!(
+            !is_fresh(t0, t0, Duration::ZERO, Freshness::MaxAge),
+            "zero: always list again"
+        );
+        assert!(!is_fresh(t0, later, ten, Freshness::StartedAfter(later)));
+        assert!(is_fresh(later, later, ten, Freshness::StartedAfter(t0)));
+    }
+
+    #[test]
+    fn api_errors_are_never_not_found() {
+        let after = Some(Duration::from_secs(3));
+        for (status, retry_after, kind) in [
+            (
+                Some(429),
+                after,
+                ProviderErrorKind::RetryAfter(Duration::from_secs(3)),
+            ),
+            (
+                Some(503),
+                after,
+                ProviderErrorKind::RetryAfter(Duration::from_secs(3)),
+            ),
+            (Some(503), None, ProviderErrorKind::Other),
+            (Some(500), after, ProviderErrorKind::Other),
+            (Some(404), None, ProviderErrorKind::Other),
+            (None, None, ProviderErrorKind::Other),
+        ] {
+            assert_eq!(
+                map_api_error(status, retry_after, "x").kind,
+                kind,
+                "{status:?} {retry_after:?}"
+            );
+        }
+    }
+
+    fn node(name: &str, provider_id: Option<&str>) -> Node {
+        let mut node = Node::default();
+        node.metadata.name = Some(name.into());
+        node.spec = Some(k8s_openapi::api::core::v1::NodeSpec {
+            provider_id: provider_id.map(Into::into),
+            ..Default::default()
+        });
+        node
+    }
+
+    #[test]
+    fn lookups_that_a_newer_listing_could_change() {
+        let servers = vec![Server {
+            id: Id(5),
+            name: "worker-1".into(),
+            ..Server::default()
+        }];
+        let found = lookup(&node("worker-1", None), &servers);
+        assert!(matches!(&found, Lookup::Found(s) if s.id == Id(5)));
+        assert!(!found.may_be_stale());
+        let unlisted = lookup(&node("worker-1", Some("sakuracloud://9")), &servers);
+        assert_eq!(unlisted, Lookup::NotListed(Id(9)));
+        assert!(unlisted.may_be_stale());
+        assert!(lookup(&node("worker-2", None), &servers).may_be_stale());
+        let invalid = lookup(&node("worker-1", Some("aws://x")), &servers);
+        assert!(matches!(invalid, Lookup::Invalid(_)));
+        assert!(!invalid.may_be_stale());
+    }
+}
