@@ -122,14 +122,7 @@ impl App {
             tls_cert_file: options.tls_cert_file.clone(),
             tls_private_key_file: options.tls_private_key_file.clone(),
         };
-        let leader_election = options.leader_elect.then(|| LeaderElectionConfig {
-            lease_name: options.leader_elect_resource_name.clone(),
-            lease_namespace: options.leader_elect_resource_namespace.clone(),
-            lease_duration: options.leader_elect_lease_duration,
-            renew_deadline: options.leader_elect_renew_deadline,
-            retry_period: options.leader_elect_retry_period,
-            ..LeaderElectionConfig::default()
-        });
+        let leader_election = options.leader_election_config();
         Ok(Self {
             options,
             serving,
@@ -192,25 +185,18 @@ impl App {
                     .as_ref()
                     .map(|c| c.lease_name.clone())
                     .unwrap_or_default();
+                // A standby reports 0 rather than nothing.
+                metrics.set_leader(&lease, false);
                 tokio::spawn(async move {
-                    let status = elector.status();
-                    let watch_metrics = metrics.clone();
-                    let watched_lease = lease.clone();
-                    // The gauge follows the elector's state; it is cheap to poll.
-                    let gauge = tokio::spawn(async move {
-                        loop {
-                            watch_metrics.set_leader(&watched_lease, status.is_leader());
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                        }
-                    });
+                    // Leading is exactly the time `lead` runs, so the gauge is set around it.
                     let outcome = elector
                         .run(shutdown, move |stop| async move {
                             tracing::info!("became leader; starting controllers");
+                            metrics.set_leader(&lease, true);
                             controllers.run(stop).await;
+                            metrics.set_leader(&lease, false);
                         })
                         .await;
-                    gauge.abort();
-                    metrics.set_leader(&lease, false);
                     match outcome {
                         LeaderOutcome::NeverLed | LeaderOutcome::Released => Ok(()),
                         LeaderOutcome::Lost => Err(AppError::LeaderElectionLost),

@@ -84,17 +84,25 @@ pub struct InvalidConfig(pub String);
 
 impl LeaderElectionConfig {
     /// client-go's rules: all durations positive, `lease_duration > renew_deadline >
-    /// retry_period * 1.2`; plus non-empty names and identity.
+    /// retry_period * 1.2`; plus non-empty names and identity. The first problem, if any.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
-        let invalid = |m: String| Err(InvalidConfig(m));
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(InvalidConfig(problem)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem [`LeaderElectionConfig::validate`] checks for, each naming its flag.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
         if self.lease_name.is_empty() {
-            return invalid("--leader-elect-resource-name must not be empty".into());
+            problems.push("--leader-elect-resource-name must not be empty".to_owned());
         }
         if self.lease_namespace.is_empty() {
-            return invalid("--leader-elect-resource-namespace must not be empty".into());
+            problems.push("--leader-elect-resource-namespace must not be empty".to_owned());
         }
         if self.identity.is_empty() {
-            return invalid("the candidate identity must not be empty".into());
+            problems.push("the candidate identity must not be empty".to_owned());
         }
         for (flag, d) in [
             ("--leader-elect-lease-duration", self.lease_duration),
@@ -102,28 +110,30 @@ impl LeaderElectionConfig {
             ("--leader-elect-retry-period", self.retry_period),
         ] {
             if d.is_zero() {
-                return invalid(format!("{flag} must be greater than zero"));
+                problems.push(format!("{flag} must be greater than 0"));
             }
         }
         if self.lease_duration <= self.renew_deadline {
-            return invalid(format!(
+            problems.push(format!(
                 "--leader-elect-lease-duration ({:?}) must be greater than --leader-elect-renew-deadline ({:?})",
                 self.lease_duration, self.renew_deadline
             ));
         }
-        if self.renew_deadline <= self.retry_period.mul_f64(JITTER_FACTOR) {
-            return invalid(format!(
+        // Exact integer form of `renew > retry * 1.2`: floating point would misjudge the
+        // boundary (2.4 s against 2 s).
+        if self.renew_deadline.as_nanos() * 5 <= self.retry_period.as_nanos() * 6 {
+            problems.push(format!(
                 "--leader-elect-renew-deadline ({:?}) must be greater than {JITTER_FACTOR} x --leader-elect-retry-period ({:?})",
                 self.renew_deadline, self.retry_period
             ));
         }
         if self.lease_duration.as_secs() >= i32::MAX as u64 {
-            return invalid(format!(
+            problems.push(format!(
                 "--leader-elect-lease-duration ({:?}) is too long",
                 self.lease_duration
             ));
         }
-        Ok(())
+        problems
     }
 }
 

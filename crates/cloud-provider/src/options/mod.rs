@@ -38,6 +38,8 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches};
 
+use crate::leader::LeaderElectionConfig;
+
 pub use controllers::{ControllerName, resolve_controllers};
 pub use go::{Cidr, parse_go_bool, parse_go_duration};
 
@@ -59,10 +61,6 @@ const H_FRAMEWORK: &str = "Framework flags";
 
 /// The only leader election lock this framework implements (upstream's default).
 pub const RESOURCE_LOCK_LEASES: &str = "leases";
-
-/// Upstream's leader election jitter: the renew deadline must exceed `retry period * 1.2`.
-const JITTER_NUMERATOR: u128 = 6;
-const JITTER_DENOMINATOR: u128 = 5;
 
 /// The standard cloud-controller-manager flags (k8s.io/cloud-provider `options`, with the
 /// vendored controller-manager, component-base and apiserver options) plus the framework's own.
@@ -524,6 +522,19 @@ impl CcmOptions {
             .map_err(|e| format!("--cluster-cidr: {e}"))
     }
 
+    /// Leader election as the `--leader-elect*` flags configure it; `None` with
+    /// `--leader-elect=false`. The identity is generated (`hostname_<uuid>`).
+    pub fn leader_election_config(&self) -> Option<LeaderElectionConfig> {
+        self.leader_elect.then(|| LeaderElectionConfig {
+            lease_name: self.leader_elect_resource_name.clone(),
+            lease_namespace: self.leader_elect_resource_namespace.clone(),
+            lease_duration: self.leader_elect_lease_duration,
+            renew_deadline: self.leader_elect_renew_deadline,
+            retry_period: self.leader_elect_retry_period,
+            ..LeaderElectionConfig::default()
+        })
+    }
+
     /// Checks the values together and reports every problem at once.
     pub fn validate(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
@@ -545,18 +556,8 @@ impl CcmOptions {
                 self.leader_elect_resource_lock
             ));
         }
-        if self.leader_elect {
-            problems.extend(leader_election_problems(
-                self.leader_elect_lease_duration,
-                self.leader_elect_renew_deadline,
-                self.leader_elect_retry_period,
-            ));
-            if self.leader_elect_resource_name.is_empty() {
-                problems.push("--leader-elect-resource-name must not be empty".to_owned());
-            }
-            if self.leader_elect_resource_namespace.is_empty() {
-                problems.push("--leader-elect-resource-namespace must not be empty".to_owned());
-            }
+        if let Some(election) = self.leader_election_config() {
+            problems.extend(election.problems());
         }
         for (flag, value) in [
             ("--concurrent-node-syncs", self.concurrent_node_syncs),
@@ -597,31 +598,6 @@ impl CcmOptions {
             Err(problems)
         }
     }
-}
-
-/// Upstream's leader election rules (component-base `ValidateLeaderElectionConfiguration`).
-fn leader_election_problems(lease: Duration, renew: Duration, retry: Duration) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (flag, value) in [
-        ("--leader-elect-lease-duration", lease),
-        ("--leader-elect-renew-deadline", renew),
-        ("--leader-elect-retry-period", retry),
-    ] {
-        if value.is_zero() {
-            problems.push(format!("{flag} must be greater than 0"));
-        }
-    }
-    if lease <= renew {
-        problems.push(format!(
-            "--leader-elect-lease-duration ({lease:?}) must be greater than --leader-elect-renew-deadline ({renew:?})"
-        ));
-    }
-    if renew.as_nanos() * JITTER_DENOMINATOR <= retry.as_nanos() * JITTER_NUMERATOR {
-        problems.push(format!(
-            "--leader-elect-renew-deadline ({renew:?}) must be greater than 1.2 x --leader-elect-retry-period ({retry:?})"
-        ));
-    }
-    problems
 }
 
 /// Upstream's route controller rules for `--cluster-cidr`: at most two, and two only as dual

@@ -456,14 +456,23 @@ fn validate_reports_every_problem_at_once() {
 
 #[test]
 fn leader_election_rules_are_upstreams() {
-    assert!(leader_election_problems(secs(15), secs(10), secs(2)).is_empty());
+    let problems = |lease, renew, retry| {
+        LeaderElectionConfig {
+            lease_duration: lease,
+            renew_deadline: renew,
+            retry_period: retry,
+            ..LeaderElectionConfig::default()
+        }
+        .problems()
+    };
+    assert!(problems(secs(15), secs(10), secs(2)).is_empty());
     // renew must be strictly greater than retry * 1.2.
-    assert!(leader_election_problems(secs(15), Duration::from_millis(2_401), secs(2)).is_empty());
+    assert!(problems(secs(15), Duration::from_millis(2_401), secs(2)).is_empty());
     assert_eq!(
-        leader_election_problems(secs(15), Duration::from_millis(2_400), secs(2)).len(),
+        problems(secs(15), Duration::from_millis(2_400), secs(2)).len(),
         1
     );
-    assert_eq!(leader_election_problems(secs(0), secs(0), secs(0)).len(), 5);
+    assert_eq!(problems(secs(0), secs(0), secs(0)).len(), 5);
     // Without leader election the timings are not checked (the lock kind still is).
     let o = ok(&[
         "--leader-elect=false",
