@@ -15,7 +15,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 
-use crate::provider::ProviderEvent;
+use crate::provider::{ProviderError, ProviderEvent};
 
 /// Normal: a Node was initialized (upstream reason and message).
 pub const REASON_SYNCED: &str = "Synced";
@@ -140,6 +140,27 @@ impl EventPublisher {
     {
         self.publish(object, EventType::Warning, reason, action, note)
             .await;
+    }
+
+    /// Publishes the Warning for a failed sync: under the provider's own reason and message when
+    /// the failure is a [`ProviderError`] that names one, else under `reason` with `note`.
+    pub async fn failure<K>(
+        &self,
+        object: &K,
+        reason: &str,
+        action: &str,
+        note: String,
+        provider_error: Option<&ProviderError>,
+    ) where
+        K: Resource<DynamicType = ()>,
+    {
+        match provider_error.and_then(|e| e.reason.as_deref().map(|r| (r, e))) {
+            Some((own_reason, error)) => {
+                self.warning(object, own_reason, action, error.message.clone())
+                    .await
+            }
+            None => self.warning(object, reason, action, note).await,
+        }
     }
 
     /// Publishes an event a provider asked for.

@@ -198,6 +198,9 @@ pub struct InstanceMetadata {
     /// Further labels; those in Kubernetes' own namespaces are dropped, and none overrides an
     /// existing label.
     pub additional_labels: BTreeMap<String, String>,
+    /// Events to publish on the Node when it is initialized (e.g. how its instance was found).
+    /// Not published by the periodic address sync.
+    pub events: Vec<ProviderEvent>,
 }
 
 /// An error from the provider, with what the controllers should make of it.
@@ -208,6 +211,10 @@ pub struct ProviderError {
     pub kind: ProviderErrorKind,
     /// Human-readable message (shown in events and logs; never secrets).
     pub message: String,
+    /// The reason of the Warning event the controllers publish for this error (e.g.
+    /// `InvalidAnnotation`), when the provider knows a more precise one than the controller's
+    /// generic `SyncLoadBalancerFailed` / `SyncNodeFailed`. The message is then shown as it is.
+    pub reason: Option<String>,
 }
 
 /// Kinds of [`ProviderError`].
@@ -228,6 +235,7 @@ impl ProviderError {
         Self {
             kind: ProviderErrorKind::NotFound,
             message: message.into(),
+            reason: None,
         }
     }
 
@@ -236,6 +244,7 @@ impl ProviderError {
         Self {
             kind: ProviderErrorKind::RetryAfter(after),
             message: message.into(),
+            reason: None,
         }
     }
 
@@ -244,7 +253,20 @@ impl ProviderError {
         Self {
             kind: ProviderErrorKind::Other,
             message: message.into(),
+            reason: None,
         }
+    }
+
+    /// The same error, published under the event reason `reason`.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// An error from a [`ProviderEvent`] the provider would otherwise have published: its
+    /// reason and message.
+    pub fn from_event(event: ProviderEvent) -> Self {
+        Self::other(event.message).with_reason(event.reason)
     }
 
     /// Whether the provider said "not found" (and only then).

@@ -8,5 +8,6 @@
 //! builds on them.
 #![warn(missing_docs)]
 
+pub mod cloud;
 pub mod config;
 pub mod provider;

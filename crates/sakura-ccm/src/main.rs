@@ -1,16 +1,34 @@
 //! `sakura-cloud-controller-manager`: the SAKURA Cloud cloud-controller-manager.
 //!
-//! Only the command-line shell exists so far; the controller, `doctor` and `sandbox` land with
+//! Without a subcommand it runs the controllers (the standard cloud-controller-manager flags,
+//! configuration from the environment and `--cloud-config`). `sandbox` and `doctor` land with
 //! their issues.
 
-use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use cloud_provider::app::{App, log_ignored_flags};
+use cloud_provider::options::{CcmOptions, ignored_flags_given};
+use prometheus_client::registry::Registry;
+use sakura_ccm::cloud::{SakuraCloud, check_credentials, check_provider_name};
+use sakura_ccm::config::ProviderConfig;
+use tracing_subscriber::EnvFilter;
 
 /// Kubernetes cloud-controller-manager for SAKURA Cloud.
+///
+/// Configuration: SAKURACLOUD_ACCESS_TOKEN, SAKURACLOUD_ACCESS_TOKEN_SECRET, SAKURACLOUD_ZONE,
+/// SAKURACLOUD_CLUSTER_ID, ... (each also as <NAME>_FILE) or --cloud-config; see
+/// docs/configuration.md.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "sakura-cloud-controller-manager", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    ccm: CcmOptions,
 }
 
 #[derive(Debug, Subcommand)]
@@ -19,14 +37,94 @@ enum Command {
     Sandbox,
 }
 
-fn main() {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Some(Command::Sandbox) => {
             println!("sandbox: not yet available (it lands with the sandbox issue)");
+            ExitCode::SUCCESS
         }
         None => {
-            println!("the controller is not yet available (it lands with the provider issue)");
+            init_logging(cli.ccm.log_directive());
+            log_ignored_flags(&ignored_flags_given(&matches));
+            match run_controller(cli.ccm) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the level `--v` gives.
+fn init_logging(default_directive: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{default_directive},hyper=warn,rustls=warn,kube_client=warn,tower=warn"
+        ))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run_controller(options: CcmOptions) -> anyhow::Result<()> {
+    check_provider_name(&options.cloud_provider)?;
+    let config = ProviderConfig::load(options.cloud_config.as_deref())?;
+    let app = App::from_options(options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let mut registry = Registry::default();
+        let api_metrics = sacloud::metrics::PrometheusMetrics::register(&mut registry);
+        let client = sacloud::Client::with_observer(config.api.clone(), api_metrics)
+            .context("SAKURA Cloud API client")?;
+        let status = check_credentials(&client, &config).await?;
+        tracing::info!(
+            zone = %config.api.zone.name(),
+            cluster_id = config.cluster_id.as_deref().unwrap_or(""),
+            load_balancers = !config.disable_load_balancer,
+            permission = %status.permission,
+            "SAKURA Cloud credentials accepted"
+        );
+        let provider = Arc::new(SakuraCloud::new(client, &config));
+        let running = app.start(provider, registry, shutdown_signal()).await?;
+        running.wait().await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Completes on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutdown requested");
 }

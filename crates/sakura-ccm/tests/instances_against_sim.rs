@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +12,8 @@ use std::time::Duration;
 use cloud_provider::provider::{InstancesV2, ProviderErrorKind};
 use k8s_openapi::api::core::v1::{Node, NodeSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use sacloud::{Client, Config, Filter, RetryPolicy, Server, Zone};
-use sacloud_sim::{ErrorRule, RunningSimulator, Scenario, Simulator};
+use sacloud::{Client, Filter, Server};
+use sacloud_sim::ErrorRule;
 use sakura_ccm::provider::cloud_instances::SakuraInstances;
 
 const SCENARIO: &str = r#"
@@ -52,28 +54,7 @@ servers:
         prefix_len: 24
 "#;
 
-async fn start(scenario: &str) -> RunningSimulator {
-    Simulator::builder()
-        .boot_delay(Duration::ZERO)
-        .shutdown_delay(Duration::ZERO)
-        .credentials("sim-token", "sim-secret")
-        .scenario(Scenario::parse(scenario).unwrap())
-        .start()
-        .await
-        .unwrap()
-}
-
-fn client_for(sim: &RunningSimulator) -> Client {
-    let mut config = Config::new(sim.token(), sim.secret(), Zone::Is1a);
-    config.api_root_url = sim.base_url();
-    config.rate_limit.per_second = 0.0;
-    config.retry = RetryPolicy {
-        max_retries: 2,
-        min_wait: Duration::from_millis(5),
-        max_wait: Duration::from_millis(20),
-    };
-    Client::new(config).unwrap()
-}
+use support::{cloud_client as client_for, simulator as start};
 
 fn node(name: &str, provider_id: Option<&str>, provided_ip: Option<&str>) -> Node {
     Node {
@@ -285,7 +266,11 @@ async fn a_deleted_server_does_not_exist_after_a_404() {
         1,
         "the missing ID is confirmed by a read"
     );
-    assert!(!instances.instance_exists(&by_name).await.unwrap());
+    let err = instances.instance_exists(&by_name).await.unwrap_err();
+    assert!(
+        !err.is_not_found() && err.reason.as_deref() == Some("ServerNotFound"),
+        "a Node without a provider ID is never confirmed gone (no ID to read): {err:?}"
+    );
     let err = instances.instance_metadata(&by_id).await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
 }

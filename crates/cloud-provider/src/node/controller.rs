@@ -184,12 +184,17 @@ impl CloudNodeController {
         if is_uninitialized(node)
             && let Err(error) = self.initialize(node).await
         {
+            let provider_error = match &error {
+                NodeSyncError::Provider(e) => Some(e),
+                _ => None,
+            };
             self.events
-                .warning(
+                .failure(
                     node,
                     REASON_SYNC_NODE_FAILED,
                     "InitializeNode",
                     format!("Failed to initialize node: {error}"),
+                    provider_error,
                 )
                 .await;
             return Err(error);
@@ -244,6 +249,11 @@ impl CloudNodeController {
             if let Ok(delay) = Duration::try_from(since) {
                 self.metrics.observe_node_initialization(delay);
             }
+        }
+        for event in &meta.events {
+            self.events
+                .provider_event(&written, "InitializeNode", event)
+                .await;
         }
         self.events
             .normal(

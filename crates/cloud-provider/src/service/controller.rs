@@ -120,6 +120,14 @@ impl ServiceSyncError {
             _ => None,
         }
     }
+
+    /// The provider's error, if that is what failed.
+    fn provider_error(&self) -> Option<&ProviderError> {
+        match self {
+            Self::Provider(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// What the controller last did successfully for a Service.
@@ -423,11 +431,12 @@ impl ServiceController {
                     .await;
             } else {
                 self.events
-                    .warning(
+                    .failure(
                         service.as_ref(),
                         REASON_SYNC_LOAD_BALANCER_FAILED,
                         action,
                         format!("Error syncing load balancer: {error}"),
+                        error.provider_error(),
                     )
                     .await;
             }
@@ -557,11 +566,12 @@ impl ServiceController {
             Err(error) => {
                 if error.retry_after().is_none() {
                     self.events
-                        .warning(
+                        .failure(
                             service.as_ref(),
                             REASON_DELETE_LOAD_BALANCER_FAILED,
                             "DeleteLoadBalancer",
                             format!("Error deleting load balancer: {error}"),
+                            error.provider_error(),
                         )
                         .await;
                 }
@@ -781,7 +791,7 @@ impl ServiceController {
                     .filter_map(|n| n.metadata.name.as_deref())
                     .collect();
                 self.events
-                    .warning(
+                    .failure(
                         service.as_ref(),
                         REASON_UPDATE_LOAD_BALANCER_FAILED,
                         "UpdateLoadBalancer",
@@ -789,6 +799,7 @@ impl ServiceController {
                             "Error updating load balancer with new hosts [{}]: {error}",
                             names.join(", ")
                         ),
+                        Some(&error),
                     )
                     .await;
                 self.queue.add_rate_limited(key.clone());

@@ -444,6 +444,16 @@ impl Client {
         self.find_all("appliance", "Appliances", &filter).await
     }
 
+    /// `GET appliance` without a class: every appliance matching `filter` (VPC routers,
+    /// databases, … as well as load balancers), each read in the load balancer's shape. The
+    /// fields all classes share are meaningful (`Class`, name, tags, `Instance`,
+    /// `Availability`, `Remark` with the switch, VRID and own addresses, `Interfaces`); the
+    /// rest of another class's `Settings` is dropped. For counting the addresses and VRIDs in
+    /// use on a switch with one call.
+    pub async fn find_appliances(&self, filter: &Filter) -> Result<Vec<LoadBalancer>, Error> {
+        self.find_all("appliance", "Appliances", filter).await
+    }
+
     /// `POST appliance`: creates a load balancer. It starts `migrating` and boots by itself.
     ///
     /// Never retried, even on 503 or a lost connection: the appliance may have been created, and

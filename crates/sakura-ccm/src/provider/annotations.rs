@@ -1439,7 +1439,7 @@ mod tests {
 
     #[test]
     fn every_annotation_is_documented() {
-        let doc = include_str!("../../../../docs/sakura-provider-decisions.md");
+        let doc = include_str!("../../../../docs/annotations.md");
         for key in KNOWN {
             let short = &key[PREFIX.len()..];
             assert!(

@@ -10,12 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cloud_provider::labels::ANNOTATION_PROVIDED_NODE_IP;
-use cloud_provider::provider::{BoxFuture, InstanceMetadata, InstancesV2, ProviderError};
+use cloud_provider::provider::{
+    BoxFuture, InstanceMetadata, InstancesV2, ProviderError, ProviderEvent,
+};
 use k8s_openapi::api::core::v1::Node;
 use sacloud::{Client, Filter, Id, Server, Zone};
-use tokio::sync::Mutex;
 
 use super::instances::{Match, MatchError, instance_metadata, is_shutdown, match_node};
+use super::listing::{Freshness, Listed, SharedListing};
 
 /// How long a listing answers lookups by default.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10);
@@ -24,37 +26,12 @@ pub const K8S_TAG: &str = "@k8s";
 
 /// One listing of the zone.
 #[derive(Debug)]
-struct Snapshot {
-    /// When the fetch started (not ended): a server created after this may be missing.
-    started: Instant,
+struct ZoneServers {
     servers: Vec<Server>,
     tagged_switches: Vec<Id>,
 }
 
-#[derive(Debug, Default)]
-struct Cache {
-    last: Option<Arc<Snapshot>>,
-    /// The last failed fetch and when it started: callers that were already waiting for it share
-    /// its error instead of each repeating a request the API just refused.
-    failed: Option<(Instant, ProviderError)>,
-}
-
-/// What a lookup needs from a listing.
-#[derive(Debug, Clone, Copy)]
-enum Freshness {
-    /// At most the configured age.
-    MaxAge,
-    /// Fetched after this instant (after the caller's call began).
-    StartedAfter(Instant),
-}
-
-/// Whether a listing that started at `started` serves a lookup needing `freshness`.
-fn is_fresh(started: Instant, now: Instant, max_age: Duration, freshness: Freshness) -> bool {
-    match freshness {
-        Freshness::MaxAge => now.saturating_duration_since(started) < max_age,
-        Freshness::StartedAfter(t) => started >= t,
-    }
-}
+type Snapshot = Listed<ZoneServers>;
 
 /// A failed API call as the controllers should read it: busy with a `Retry-After` → ask again
 /// then; anything else → a plain error. Never "not found": only a definitive answer is that.
@@ -69,18 +46,20 @@ pub fn map_api_error(
     }
 }
 
-fn api_error(what: &str, err: &sacloud::Error) -> ProviderError {
+/// A failed API call, with what was being done.
+pub fn api_error(what: &str, err: &sacloud::Error) -> ProviderError {
     map_api_error(err.status(), err.retry_after(), format!("{what}: {err}"))
 }
 
 /// A Node's server, owned (independent of the listing it came from).
 #[derive(Debug, Clone, PartialEq)]
 enum Lookup {
-    Found(Box<Server>),
+    /// The server, and how it was found when that is worth telling the user.
+    Found(Box<Server>, Option<ProviderEvent>),
     /// The provider ID names a server the listing lacks.
     NotListed(Id),
-    /// No server; the message says what comes closest and what to fix.
-    NoMatch(String),
+    /// No server; the Warning says what comes closest and what to fix.
+    NoMatch(ProviderEvent),
     /// The Node cannot be matched safely (bad provider ID, duplicate names).
     Invalid(MatchError),
 }
@@ -92,11 +71,16 @@ impl Lookup {
     }
 }
 
+/// "No server matched": definitive for this listing, published under the Warning's reason.
+fn not_matched(event: ProviderEvent) -> ProviderError {
+    ProviderError::not_found(event.message).with_reason(event.reason)
+}
+
 fn node_name(node: &Node) -> &str {
     node.metadata.name.as_deref().unwrap_or_default()
 }
 
-/// Matches a Node against a listing, logging the events the trait cannot carry yet.
+/// Matches a Node against a listing.
 fn lookup(node: &Node, servers: &[Server]) -> Lookup {
     let name = node_name(node);
     let provider_id = node.spec.as_ref().and_then(|s| s.provider_id.as_deref());
@@ -108,15 +92,13 @@ fn lookup(node: &Node, servers: &[Server]) -> Lookup {
         .map(String::as_str);
     match match_node(name, provider_id, provided_ip, servers) {
         Ok(Match::ProviderId(server) | Match::Name(server)) => {
-            Lookup::Found(Box::new(server.clone()))
+            Lookup::Found(Box::new(server.clone()), None)
         }
         Ok(Match::ProvidedIp { server, event }) => {
-            // TODO: publish as a Normal event on the Node once InstancesV2 can return events.
-            tracing::info!(node = name, reason = %event.reason, "{}", event.message);
-            Lookup::Found(Box::new(server.clone()))
+            Lookup::Found(Box::new(server.clone()), Some(event))
         }
         Ok(Match::ProviderIdNotListed(id)) => Lookup::NotListed(id),
-        Ok(Match::NoMatch { event, .. }) => Lookup::NoMatch(event.message),
+        Ok(Match::NoMatch { event, .. }) => Lookup::NoMatch(event),
         Err(err) => Lookup::Invalid(err),
     }
 }
@@ -126,8 +108,7 @@ fn lookup(node: &Node, servers: &[Server]) -> Lookup {
 pub struct SakuraInstances {
     client: Client,
     zone: Zone,
-    max_age: Duration,
-    cache: Mutex<Cache>,
+    listing: SharedListing<ZoneServers>,
 }
 
 impl SakuraInstances {
@@ -137,49 +118,22 @@ impl SakuraInstances {
         Self {
             client,
             zone,
-            max_age: DEFAULT_MAX_AGE,
-            cache: Mutex::new(Cache::default()),
+            listing: SharedListing::new(DEFAULT_MAX_AGE),
         }
     }
 
     /// How long one listing answers lookups (zero: every lookup lists again).
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
-        self.max_age = max_age;
+        self.listing = SharedListing::new(max_age);
         self
     }
 
-    /// A listing at least as fresh as asked. Holding the lock across the fetch makes concurrent
-    /// callers share one request.
+    /// A listing at least as fresh as asked.
     async fn snapshot(&self, freshness: Freshness) -> Result<Arc<Snapshot>, ProviderError> {
-        let arrived = Instant::now();
-        let mut cache = self.cache.lock().await;
-        let now = Instant::now();
-        if let Some(last) = &cache.last
-            && is_fresh(last.started, now, self.max_age, freshness)
-        {
-            return Ok(Arc::clone(last));
-        }
-        if let Some((started, err)) = &cache.failed
-            && *started >= arrived
-        {
-            return Err(err.clone());
-        }
-        let started = Instant::now();
-        match self.fetch(started).await {
-            Ok(snapshot) => {
-                let snapshot = Arc::new(snapshot);
-                cache.last = Some(Arc::clone(&snapshot));
-                cache.failed = None;
-                Ok(snapshot)
-            }
-            Err(err) => {
-                cache.failed = Some((started, err.clone()));
-                Err(err)
-            }
-        }
+        self.listing.get(freshness, || self.fetch()).await
     }
 
-    async fn fetch(&self, started: Instant) -> Result<Snapshot, ProviderError> {
+    async fn fetch(&self) -> Result<ZoneServers, ProviderError> {
         let tagged = Filter::new().tags_all([K8S_TAG]);
         let (servers, switches, routers) = tokio::try_join!(
             async {
@@ -208,8 +162,7 @@ impl SakuraInstances {
             .collect();
         tagged_switches.sort();
         tagged_switches.dedup();
-        Ok(Snapshot {
-            started,
+        Ok(ZoneServers {
             servers,
             tagged_switches,
         })
@@ -220,10 +173,10 @@ impl SakuraInstances {
     async fn resolve(&self, node: &Node) -> Result<(Lookup, Arc<Snapshot>), ProviderError> {
         let called = Instant::now();
         let snapshot = self.snapshot(Freshness::MaxAge).await?;
-        let found = lookup(node, &snapshot.servers);
+        let found = lookup(node, &snapshot.items.servers);
         if found.may_be_stale() && snapshot.started < called {
             let snapshot = self.snapshot(Freshness::StartedAfter(called)).await?;
-            return Ok((lookup(node, &snapshot.servers), snapshot));
+            return Ok((lookup(node, &snapshot.items.servers), snapshot));
         }
         Ok((found, snapshot))
     }
@@ -252,19 +205,19 @@ impl SakuraInstances {
         snapshot: &Snapshot,
     ) -> Result<InstanceMetadata, ProviderError> {
         let meta =
-            |server: &Server| instance_metadata(server, self.zone, &snapshot.tagged_switches);
+            |server: &Server| instance_metadata(server, self.zone, &snapshot.items.tagged_switches);
         match found {
-            Lookup::Found(server) => Ok(meta(&server)),
+            Lookup::Found(server, event) => {
+                let mut meta = meta(&server);
+                meta.events.extend(event);
+                Ok(meta)
+            }
             Lookup::NotListed(id) => match self.read_unlisted(id).await? {
                 Some(server) => Ok(meta(&server)),
                 None => Err(Self::gone(node, id)),
             },
-            Lookup::NoMatch(message) => {
-                // TODO: publish as a Warning event on the Node once InstancesV2 can return events.
-                tracing::warn!(node = node_name(node), "{message}");
-                Err(ProviderError::not_found(message))
-            }
-            Lookup::Invalid(err) => Err(ProviderError::other(err.to_string())),
+            Lookup::NoMatch(event) => Err(not_matched(event)),
+            Lookup::Invalid(err) => Err(ProviderError::from_event(err.event())),
         }
     }
 }
@@ -274,13 +227,15 @@ impl InstancesV2 for SakuraInstances {
         Box::pin(async move {
             let (found, _) = self.resolve(node).await?;
             match found {
-                Lookup::Found(_) => Ok(true),
+                Lookup::Found(..) => Ok(true),
                 Lookup::NotListed(id) => Ok(self.read_unlisted(id).await?.is_some()),
-                Lookup::NoMatch(_) => Ok(false),
+                // Without a provider ID there is no ID to confirm the server gone with: a name
+                // that matches nothing may be a misnamed Node of a running server.
+                Lookup::NoMatch(event) => Err(ProviderError::from_event(event)),
                 // Several servers have the name: something exists; deleting the Node would be
                 // wrong whichever it is.
                 Lookup::Invalid(MatchError::DuplicateName { .. }) => Ok(true),
-                Lookup::Invalid(err) => Err(ProviderError::other(err.to_string())),
+                Lookup::Invalid(err) => Err(ProviderError::from_event(err.event())),
             }
         })
     }
@@ -292,13 +247,13 @@ impl InstancesV2 for SakuraInstances {
         Box::pin(async move {
             let (found, _) = self.resolve(node).await?;
             match found {
-                Lookup::Found(server) => Ok(is_shutdown(&server)),
+                Lookup::Found(server, _) => Ok(is_shutdown(&server)),
                 Lookup::NotListed(id) => match self.read_unlisted(id).await? {
                     Some(server) => Ok(is_shutdown(&server)),
                     None => Err(Self::gone(node, id)),
                 },
-                Lookup::NoMatch(message) => Err(ProviderError::not_found(message)),
-                Lookup::Invalid(err) => Err(ProviderError::other(err.to_string())),
+                Lookup::NoMatch(event) => Err(not_matched(event)),
+                Lookup::Invalid(err) => Err(ProviderError::from_event(err.event())),
             }
         })
     }
@@ -325,7 +280,7 @@ impl InstancesV2 for SakuraInstances {
             };
             let mut found: Vec<Result<Lookup, ProviderError>> = nodes
                 .iter()
-                .map(|n| Ok(lookup(n, &snapshot.servers)))
+                .map(|n| Ok(lookup(n, &snapshot.items.servers)))
                 .collect();
             let stale =
                 |f: &Result<Lookup, ProviderError>| f.as_ref().is_ok_and(Lookup::may_be_stale);
@@ -336,7 +291,7 @@ impl InstancesV2 for SakuraInstances {
                 for (node, f) in nodes.iter().zip(found.iter_mut()) {
                     if stale(f) {
                         *f = match &newer {
-                            Ok(newer) => Ok(lookup(node, &newer.servers)),
+                            Ok(newer) => Ok(lookup(node, &newer.items.servers)),
                             Err(err) => Err(err.clone()),
                         };
                     }
@@ -361,21 +316,6 @@ impl InstancesV2 for SakuraInstances {
 mod tests {
     use super::*;
     use cloud_provider::provider::ProviderErrorKind;
-
-    #[test]
-    fn freshness() {
-        let t0 = Instant::now();
-        let later = t0 + Duration::from_secs(5);
-        let ten = Duration::from_secs(10);
-        assert!(is_fresh(t0, later, ten, Freshness::MaxAge));
-        assert!(!is_fresh(t0, t0 + ten, ten, Freshness::MaxAge));
-        assert!(
-            !is_fresh(t0, t0, Duration::ZERO, Freshness::MaxAge),
-            "zero: always list again"
-        );
-        assert!(!is_fresh(t0, later, ten, Freshness::StartedAfter(later)));
-        assert!(is_fresh(later, later, ten, Freshness::StartedAfter(t0)));
-    }
 
     #[test]
     fn api_errors_are_never_not_found() {
@@ -422,7 +362,7 @@ mod tests {
             ..Server::default()
         }];
         let found = lookup(&node("worker-1", None), &servers);
-        assert!(matches!(&found, Lookup::Found(s) if s.id == Id(5)));
+        assert!(matches!(&found, Lookup::Found(s, None) if s.id == Id(5)));
         assert!(!found.may_be_stale());
         let unlisted = lookup(&node("worker-1", Some("sakuracloud://9")), &servers);
         assert_eq!(unlisted, Lookup::NotListed(Id(9)));

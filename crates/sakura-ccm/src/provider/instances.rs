@@ -220,6 +220,7 @@ pub fn instance_metadata(
         zone: zone.name().to_owned(),
         region: zone.region().code.to_owned(),
         additional_labels: Default::default(),
+        events: Vec::new(),
     }
 }
 

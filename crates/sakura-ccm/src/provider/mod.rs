@@ -1,10 +1,12 @@
 //! The SAKURA Cloud provider's decisions, one module per question. See
-//! `docs/sakura-provider-decisions.md` for the rules in table form.
+//! `docs/load-balancers.md` for the rules in table form.
 
 pub mod annotations;
 pub mod cidr;
 pub mod cloud_instances;
+pub mod cloud_load_balancers;
 pub mod instances;
+pub mod listing;
 pub mod naming;
 pub mod network;
 pub mod reasons;

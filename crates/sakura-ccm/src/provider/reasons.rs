@@ -1,5 +1,5 @@
 //! Event reasons the SAKURA provider uses (`UpperCamelCase`, as Kubernetes reasons are).
-//! `docs/sakura-provider-decisions.md` lists them with their meaning.
+//! `docs/load-balancers.md` lists them with their meaning.
 
 /// Warning on a Service: one or more `k8s.usacloud.jp/*` annotations (or
 /// `spec.loadBalancerIP`) are invalid; the load balancer is not created or changed.
@@ -38,9 +38,21 @@ pub const SERVER_NOT_FOUND: &str = "ServerNotFound";
 pub const DUPLICATE_SERVER_NAME: &str = "DuplicateServerName";
 /// Warning on a Node: its `spec.providerID` is not `sakuracloud://<server ID>`.
 pub const INVALID_PROVIDER_ID: &str = "InvalidProviderID";
+/// Warning on a Service: it asks for a plan, redundancy or VIP its existing appliance cannot
+/// change to in place.
+pub const IMMUTABLE_SETTING_CHANGED: &str = "ImmutableSettingChanged";
+/// Normal on a Service: new settings (ports, real servers, health check) were written and
+/// applied to its appliance.
+pub const SETTINGS_APPLIED: &str = "LoadBalancerSettingsApplied";
+/// Normal on a Service: the original CCM's appliance for it was adopted (tags added).
+pub const ADOPTED_APPLIANCE: &str = "AdoptedLoadBalancer";
+/// Warning on a Service: its appliance's creation failed in the cloud.
+pub const APPLIANCE_FAILED: &str = "LoadBalancerFailed";
+/// Warning on a Service: several appliances carry its tags.
+pub const DUPLICATE_APPLIANCES: &str = "DuplicateLoadBalancers";
 
 /// Every reason, for documentation checks.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 22] = [
     INVALID_ANNOTATION,
     IGNORED_ANNOTATION,
     NETWORK_NOT_FOUND,
@@ -58,6 +70,11 @@ pub const ALL: [&str; 17] = [
     SERVER_NOT_FOUND,
     DUPLICATE_SERVER_NAME,
     INVALID_PROVIDER_ID,
+    IMMUTABLE_SETTING_CHANGED,
+    SETTINGS_APPLIED,
+    ADOPTED_APPLIANCE,
+    APPLIANCE_FAILED,
+    DUPLICATE_APPLIANCES,
 ];
 
 #[cfg(test)]
@@ -81,7 +98,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_documented() {
-        let doc = include_str!("../../../../docs/sakura-provider-decisions.md");
+        let doc = include_str!("../../../../docs/load-balancers.md");
         for r in ALL {
             assert!(doc.contains(&format!("`{r}`")), "{r} missing from the doc");
         }

@@ -1,0 +1,945 @@
+//! [`LoadBalancer`] for SAKURA Cloud: the I/O around the decisions in [`super::annotations`],
+//! [`super::naming`], [`super::network`] and [`super::settings`].
+//!
+//! API cost: every Service is answered from one listing of the zone's appliances, shared by
+//! all Services for a short time, so a resync of every Service costs one call and writes
+//! nothing when nothing changed. Only a create lists routers, the switch and the servers, and
+//! only a change writes (one settings update plus one config apply). Nothing waits for the
+//! appliance: while it boots or shuts down the controller is asked to come back later.
+
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use cloud_provider::provider::{
+    BoxFuture, LoadBalancer as LoadBalancerProvider, LoadBalancerOutcome, ProviderError,
+    ProviderEvent,
+};
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
+use sacloud::api::common::{Availability, InstanceStatus};
+use sacloud::api::load_balancer::LOAD_BALANCER_CLASS;
+use sacloud::{Client, Filter, Id, LoadBalancer, LoadBalancerCreate, LoadBalancerUpdate, Switch};
+
+use super::annotations::{LoadBalancerOptions, Placement, errors_event, parse_service};
+use super::cidr::Ipv4Cidr;
+use super::cloud_instances::api_error;
+use super::listing::{Freshness, SharedListing};
+use super::naming::{
+    Ownership, ServiceIdentity, TAG_K8S, appliance_name, appliance_tags, owned_by,
+    tags_after_adoption,
+};
+use super::network::{
+    AddressPool, NetworkKind, allocate, on_switch, router_pool, select_network, select_vrid,
+    switch_pool, used_addresses,
+};
+use super::reasons;
+use super::settings::{appliance_network, desired_settings, node_targets, settings_equal};
+
+/// How long one appliance listing answers Services by default.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10);
+/// How often an appliance that is booting or shutting down is looked at again by default.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(3);
+
+/// What an appliance is doing, as far as this CCM cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Being created (`Availability: migrating`): no power or config calls yet.
+    Creating,
+    /// Running.
+    Up,
+    /// Shutting down (`cleaning`).
+    ShuttingDown,
+    /// Stopped.
+    Down,
+    /// Creation failed (`Availability: failed`).
+    Failed,
+}
+
+/// The appliance's phase from its availability and power state.
+pub fn phase(appliance: &LoadBalancer) -> Phase {
+    match appliance.availability {
+        Some(Availability::Migrating) => return Phase::Creating,
+        Some(Availability::Failed) => return Phase::Failed,
+        _ => {}
+    }
+    match appliance.status() {
+        Some(InstanceStatus::Up) => Phase::Up,
+        Some(InstanceStatus::Cleaning) => Phase::ShuttingDown,
+        // Not reported or unknown: treat like stopped; booting it is the safe way forward and
+        // the API refuses it (409) if that was wrong.
+        _ => Phase::Down,
+    }
+}
+
+/// The appliances that are this Service's (ours, or the original CCM's to adopt), by ID.
+pub fn find_ours<'a>(
+    appliances: &'a [LoadBalancer],
+    cluster_id: Option<&str>,
+    service: &ServiceIdentity,
+) -> Vec<(&'a LoadBalancer, Ownership)> {
+    let mut ours: Vec<(&LoadBalancer, Ownership)> = appliances
+        .iter()
+        .filter(|a| a.class == LOAD_BALANCER_CLASS)
+        .map(|a| (a, owned_by(a, cluster_id, service)))
+        .filter(|(_, o)| matches!(o, Ownership::Ours | Ownership::AdoptableFromOriginal))
+        .collect();
+    ours.sort_by_key(|(a, _)| a.id);
+    ours
+}
+
+/// The status to publish: the one VIP.
+pub fn ingress_status(vip: Ipv4Addr) -> LoadBalancerStatus {
+    LoadBalancerStatus {
+        ingress: Some(vec![LoadBalancerIngress {
+            ip: Some(vip.to_string()),
+            ..LoadBalancerIngress::default()
+        }]),
+    }
+}
+
+/// Warnings for what the Service asks but an existing appliance cannot change in place
+/// (plan, redundancy, VIP): the appliance stays as it is.
+pub fn immutable_changes(
+    appliance: &LoadBalancer,
+    options: &LoadBalancerOptions,
+    vip: Ipv4Addr,
+) -> Vec<ProviderEvent> {
+    let mut changes: Vec<String> = Vec::new();
+    let plan = appliance.plan.as_ref().map(|p| p.id.0);
+    if let Some(plan) = plan
+        && plan != u64::from(options.plan.api_id())
+    {
+        changes.push(format!(
+            "the plan (it has plan ID {plan}, the Service asks for ID {})",
+            options.plan.api_id()
+        ));
+    }
+    let redundant = appliance.remark.servers.len() >= 2;
+    if redundant != options.high_availability {
+        changes.push(format!(
+            "high availability (it is {}, the Service asks for {})",
+            if redundant {
+                "a redundant pair"
+            } else {
+                "single"
+            },
+            if options.high_availability {
+                "a redundant pair"
+            } else {
+                "single"
+            }
+        ));
+    }
+    if let Some(requested) = options.requested_vip
+        && requested != vip
+    {
+        changes.push(format!(
+            "the VIP (it has {vip}, spec.loadBalancerIP asks for {requested})"
+        ));
+    }
+    if changes.is_empty() {
+        return Vec::new();
+    }
+    vec![ProviderEvent::warning(
+        reasons::IMMUTABLE_SETTING_CHANGED,
+        format!(
+            "load balancer {} (ID {}) keeps its current settings: a SAKURA load balancer cannot change {} in place; delete and re-create the Service to get a new one",
+            appliance.name,
+            appliance.id,
+            changes.join(", ")
+        ),
+    )]
+}
+
+/// A short description of settings for the Normal event after they are applied.
+fn describe_settings(vip: Ipv4Addr, ports: &[u64], real_servers: &[(String, Ipv4Addr)]) -> String {
+    let ports: Vec<String> = ports.iter().map(u64::to_string).collect();
+    let servers: Vec<String> = real_servers
+        .iter()
+        .map(|(name, ip)| format!("{name} ({ip})"))
+        .collect();
+    format!(
+        "VIP {vip}, ports {}; real servers: {}",
+        ports.join(", "),
+        if servers.is_empty() {
+            "none".to_owned()
+        } else {
+            servers.join(", ")
+        }
+    )
+}
+
+/// Replaces (or adds) `appliance` in a listing.
+fn upsert(listing: &mut Vec<LoadBalancer>, appliance: &LoadBalancer) {
+    match listing.iter_mut().find(|a| a.id == appliance.id) {
+        Some(existing) => *existing = appliance.clone(),
+        None => listing.push(appliance.clone()),
+    }
+}
+
+fn identity(service: &Service) -> Result<ServiceIdentity, ProviderError> {
+    ServiceIdentity::of(service)
+        .ok_or_else(|| ProviderError::other("the Service has no name or UID; it was never stored"))
+}
+
+fn options(service: &Service) -> Result<LoadBalancerOptions, ProviderError> {
+    parse_service(service).map_err(|errors| ProviderError::from_event(errors_event(&errors)))
+}
+
+/// A failed write: 409 `still_creating` or a power conflict means "not now", anything else is
+/// an error.
+fn write_error(what: &str, err: &sacloud::Error, poll: Duration) -> ProviderError {
+    if err.is_conflict() {
+        return ProviderError::retry_after(poll, format!("{what}: {err}; trying again shortly"));
+    }
+    api_error(what, err)
+}
+
+/// The network a new appliance goes on.
+struct ChosenNetwork {
+    switch: Switch,
+    pool: AddressPool,
+    /// For messages: `switch+router "name" (ID n)`.
+    described: String,
+}
+
+/// SAKURA Cloud load-balancer appliances as the service controller sees them.
+#[derive(Debug)]
+pub struct SakuraLoadBalancers {
+    client: Client,
+    cluster_id: Option<String>,
+    poll_interval: Duration,
+    /// Every appliance of the zone, any class.
+    appliances: SharedListing<Vec<LoadBalancer>>,
+    /// One lock per switch: address and VRID allocation on a switch happen one at a time.
+    switch_locks: StdMutex<HashMap<Id, Arc<tokio::sync::Mutex<()>>>>,
+    /// Appliances whose saved settings may not be applied yet (the apply call failed).
+    unapplied: StdMutex<HashSet<Id>>,
+}
+
+impl SakuraLoadBalancers {
+    /// Load balancers of the client's zone for the cluster `cluster_id` (its appliances carry
+    /// the cluster tag; `None`: no cluster tag).
+    pub fn new(client: Client, cluster_id: Option<String>) -> Self {
+        Self {
+            client,
+            cluster_id: cluster_id.filter(|id| !id.is_empty()),
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            appliances: SharedListing::new(DEFAULT_MAX_AGE),
+            switch_locks: StdMutex::new(HashMap::new()),
+            unapplied: StdMutex::new(HashSet::new()),
+        }
+    }
+
+    /// How long one appliance listing answers Services (zero: every call lists again).
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.appliances = SharedListing::new(max_age);
+        self
+    }
+
+    /// How soon an appliance that is booting or shutting down is looked at again.
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    fn cluster_id(&self) -> Option<&str> {
+        self.cluster_id.as_deref()
+    }
+
+    async fn appliances(
+        &self,
+        freshness: Freshness,
+    ) -> Result<Arc<super::listing::Listed<Vec<LoadBalancer>>>, ProviderError> {
+        self.appliances
+            .get(freshness, || async {
+                self.client
+                    .find_appliances(&Filter::new())
+                    .await
+                    .map_err(|e| api_error("listing appliances", &e))
+            })
+            .await
+    }
+
+    fn switch_lock(&self, switch: Id) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .switch_locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(locks.entry(switch).or_default())
+    }
+
+    fn unapplied(&self) -> std::sync::MutexGuard<'_, HashSet<Id>> {
+        self.unapplied
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// This Service's appliance: the lowest ID when there are several (with a Warning, since
+    /// only one is kept up to date).
+    fn pick(
+        &self,
+        appliances: &[LoadBalancer],
+        service: &ServiceIdentity,
+        events: &mut Vec<ProviderEvent>,
+    ) -> Option<(LoadBalancer, Ownership)> {
+        let ours = find_ours(appliances, self.cluster_id(), service);
+        if ours.len() > 1 {
+            let listed: Vec<String> = ours
+                .iter()
+                .map(|(a, _)| format!("{} (ID {})", a.name, a.id))
+                .collect();
+            events.push(ProviderEvent::warning(
+                reasons::DUPLICATE_APPLIANCES,
+                format!(
+                    "{} load balancers belong to this Service: {}; only ID {} is kept up to date, the others are deleted with the Service. Delete the extra ones if they are not needed",
+                    ours.len(),
+                    listed.join(", "),
+                    ours[0].0.id
+                ),
+            ));
+        }
+        ours.into_iter().next().map(|(a, o)| (a.clone(), o))
+    }
+
+    /// Creates or updates the appliance; `allow_create` is false for a node-set update.
+    async fn reconcile(
+        &self,
+        service: &Service,
+        nodes: &[Node],
+        allow_create: bool,
+    ) -> Result<LoadBalancerOutcome, ProviderError> {
+        let identity = identity(service)?;
+        let options = options(service)?;
+        let mut events: Vec<ProviderEvent> = options.ignored_event().into_iter().collect();
+        let listed = self.appliances(Freshness::MaxAge).await?;
+        let found = self.pick(&listed.items, &identity, &mut events);
+        let status = match found {
+            Some((appliance, ownership)) => {
+                self.reconcile_existing(service, &options, nodes, appliance, ownership, &mut events)
+                    .await?
+            }
+            None if allow_create => {
+                self.create(service, &identity, &options, nodes, &mut events)
+                    .await?
+            }
+            None => {
+                return Err(ProviderError::other(format!(
+                    "no load balancer named {} with this Service's tags exists",
+                    appliance_name(&identity.uid)
+                )));
+            }
+        };
+        Ok(LoadBalancerOutcome { status, events })
+    }
+
+    /// Brings an existing appliance to the Service's settings.
+    async fn reconcile_existing(
+        &self,
+        service: &Service,
+        options: &LoadBalancerOptions,
+        nodes: &[Node],
+        mut appliance: LoadBalancer,
+        ownership: Ownership,
+        events: &mut Vec<ProviderEvent>,
+    ) -> Result<LoadBalancerStatus, ProviderError> {
+        if ownership == Ownership::AdoptableFromOriginal {
+            appliance = self.adopt(service, appliance).await?;
+            events.push(ProviderEvent::normal(
+                reasons::ADOPTED_APPLIANCE,
+                format!(
+                    "adopted load balancer {} (ID {}) created by the original CCM: added this CCM's tags, kept its VIP and settings",
+                    appliance.name, appliance.id
+                ),
+            ));
+        }
+        if phase(&appliance) != Phase::Up {
+            // The listing may be older than the poll interval: look again before waiting.
+            let listed = self
+                .appliances(Freshness::Within(self.poll_interval))
+                .await?;
+            if let Some(newer) = listed.items.iter().find(|a| a.id == appliance.id) {
+                appliance = newer.clone();
+            }
+        }
+        match phase(&appliance) {
+            Phase::Up => {}
+            Phase::Creating => {
+                return Err(ProviderError::retry_after(
+                    self.poll_interval,
+                    format!(
+                        "load balancer {} (ID {}) is being created; waiting for it to boot",
+                        appliance.name, appliance.id
+                    ),
+                ));
+            }
+            Phase::ShuttingDown => {
+                return Err(ProviderError::retry_after(
+                    self.poll_interval,
+                    format!(
+                        "load balancer {} (ID {}) is shutting down; it is booted again once it is down",
+                        appliance.name, appliance.id
+                    ),
+                ));
+            }
+            Phase::Down => {
+                if let Err(e) = self.client.boot_load_balancer(appliance.id).await {
+                    return Err(write_error(
+                        &format!("booting load balancer {}", appliance.id),
+                        &e,
+                        self.poll_interval,
+                    ));
+                }
+                self.appliances.invalidate().await;
+                return Err(ProviderError::retry_after(
+                    self.poll_interval,
+                    format!(
+                        "load balancer {} (ID {}) was down; booting it",
+                        appliance.name, appliance.id
+                    ),
+                ));
+            }
+            Phase::Failed => {
+                return Err(ProviderError::other(format!(
+                    "load balancer {} (ID {}) failed to be created (Availability: failed); delete it in the control panel and the Service gets a new one",
+                    appliance.name, appliance.id
+                ))
+                .with_reason(reasons::APPLIANCE_FAILED));
+            }
+        }
+
+        let Some(vip) = appliance.virtual_ips().first().copied() else {
+            return Err(ProviderError::other(format!(
+                "load balancer {} (ID {}) has no VIP in its settings, so its address is unknown; delete it and the Service gets a new one",
+                appliance.name, appliance.id
+            )));
+        };
+        let Some(network) = appliance_network(&appliance) else {
+            return Err(ProviderError::other(format!(
+                "load balancer {} (ID {}) reports no address and netmask (Remark.Servers, Remark.Network); cannot tell which nodes are in its network",
+                appliance.name, appliance.id
+            )));
+        };
+        events.extend(immutable_changes(&appliance, options, vip));
+        let ports = service_ports(service);
+        let desired = desired_settings(
+            &ports,
+            &options.health_check,
+            vip,
+            &node_targets(nodes),
+            network,
+        )
+        .map_err(|e| ProviderError::from_event(e.event()))?;
+        events.extend(desired.events.iter().cloned());
+
+        let pending_apply = self.unapplied().contains(&appliance.id);
+        if !settings_equal(&desired.settings, &appliance) {
+            let updated = match self
+                .client
+                .update_load_balancer_settings(
+                    appliance.id,
+                    &desired.settings,
+                    Some(appliance.settings_hash.as_str()).filter(|h| !h.is_empty()),
+                )
+                .await
+            {
+                Ok(updated) => updated,
+                Err(e) => {
+                    // A stale SettingsHash: someone else changed it; list again next time.
+                    self.appliances.invalidate().await;
+                    return Err(write_error(
+                        &format!("updating load balancer {} settings", appliance.id),
+                        &e,
+                        self.poll_interval,
+                    ));
+                }
+            };
+            self.unapplied().insert(appliance.id);
+            self.appliances.record(|l| upsert(l, &updated)).await;
+            self.apply(&appliance).await?;
+            let ports: Vec<u64> = desired
+                .settings
+                .load_balancer
+                .iter()
+                .map(|v| v.port.0)
+                .collect();
+            events.push(ProviderEvent::normal(
+                reasons::SETTINGS_APPLIED,
+                format!(
+                    "load balancer {} (ID {}) now serves {}",
+                    appliance.name,
+                    appliance.id,
+                    describe_settings(vip, &ports, &desired.real_servers)
+                ),
+            ));
+        } else if pending_apply {
+            self.apply(&appliance).await?;
+        }
+        Ok(ingress_status(vip))
+    }
+
+    /// `PUT …/config`, remembering a failure so the next sync applies again even though the
+    /// saved settings already match.
+    async fn apply(&self, appliance: &LoadBalancer) -> Result<(), ProviderError> {
+        match self.client.apply_load_balancer_config(appliance.id).await {
+            Ok(()) => {
+                self.unapplied().remove(&appliance.id);
+                Ok(())
+            }
+            Err(e) => Err(write_error(
+                &format!("applying load balancer {} settings", appliance.id),
+                &e,
+                self.poll_interval,
+            )),
+        }
+    }
+
+    /// Adds this CCM's tags to an appliance of the original CCM.
+    async fn adopt(
+        &self,
+        service: &Service,
+        appliance: LoadBalancer,
+    ) -> Result<LoadBalancer, ProviderError> {
+        let identity = identity(service)?;
+        let tags = tags_after_adoption(&appliance.tags, self.cluster_id(), &identity);
+        let update = LoadBalancerUpdate {
+            tags: Some(tags),
+            ..LoadBalancerUpdate::default()
+        };
+        match self
+            .client
+            .update_load_balancer(appliance.id, &update)
+            .await
+        {
+            Ok(updated) => {
+                self.appliances.record(|l| upsert(l, &updated)).await;
+                Ok(updated)
+            }
+            Err(e) => {
+                self.appliances.invalidate().await;
+                Err(write_error(
+                    &format!("adding tags to load balancer {}", appliance.id),
+                    &e,
+                    self.poll_interval,
+                ))
+            }
+        }
+    }
+
+    /// Chooses the router or switch for a new appliance.
+    async fn choose_network(
+        &self,
+        options: &LoadBalancerOptions,
+    ) -> Result<ChosenNetwork, ProviderError> {
+        let tagged = Filter::new().tags_all([TAG_K8S]);
+        match &options.placement {
+            Placement::Internet { router_selector } => {
+                let routers = self
+                    .client
+                    .find_internets(&tagged)
+                    .await
+                    .map_err(|e| api_error("listing routers tagged @k8s", &e))?;
+                let router =
+                    select_network(&routers, NetworkKind::Router, router_selector.as_deref())
+                        .map_err(|e| ProviderError::from_event(e.event()))?;
+                let switch = self
+                    .client
+                    .read_switch(router.switch.id)
+                    .await
+                    .map_err(|e| api_error(&format!("reading switch {}", router.switch.id), &e))?;
+                Ok(ChosenNetwork {
+                    pool: router_pool(&switch),
+                    described: format!("switch+router {:?} (ID {})", router.name, router.id),
+                    switch,
+                })
+            }
+            Placement::Switch {
+                switch_selector,
+                network,
+            } => {
+                let switches = self
+                    .client
+                    .find_switches(&tagged)
+                    .await
+                    .map_err(|e| api_error("listing switches tagged @k8s", &e))?;
+                let switch =
+                    select_network(&switches, NetworkKind::Switch, switch_selector.as_deref())
+                        .map_err(|e| ProviderError::from_event(e.event()))?;
+                Ok(ChosenNetwork {
+                    pool: switch_pool(network),
+                    described: format!("switch {:?} (ID {})", switch.name, switch.id),
+                    switch: switch.clone(),
+                })
+            }
+        }
+    }
+
+    /// Creates the appliance. Allocation on a switch is serialized, and the appliance is looked
+    /// for again under the lock, so neither two Services nor a retry after a crash can take the
+    /// same addresses or create it twice.
+    async fn create(
+        &self,
+        service: &Service,
+        identity: &ServiceIdentity,
+        options: &LoadBalancerOptions,
+        nodes: &[Node],
+        events: &mut Vec<ProviderEvent>,
+    ) -> Result<LoadBalancerStatus, ProviderError> {
+        let chosen = self.choose_network(options).await?;
+        let lock = self.switch_lock(chosen.switch.id);
+        let _allocating = lock.lock().await;
+        let locked_at = Instant::now();
+        let (listed, servers) =
+            tokio::try_join!(self.appliances(Freshness::StartedAfter(locked_at)), async {
+                self.client
+                    .find_servers(&Filter::new())
+                    .await
+                    .map_err(|e| api_error("listing servers", &e))
+            })?;
+        if let Some((appliance, ownership)) = self.pick(&listed.items, identity, events) {
+            return self
+                .reconcile_existing(service, options, nodes, appliance, ownership, events)
+                .await;
+        }
+
+        let used = used_addresses(&servers, &listed.items, &chosen.switch, &[]);
+        let allocation = allocate(
+            &chosen.pool,
+            &used,
+            options.high_availability,
+            options.requested_vip,
+        )
+        .map_err(|e| ProviderError::from_event(e.event()))?;
+        let on_this_switch: Vec<LoadBalancer> = listed
+            .items
+            .iter()
+            .filter(|a| on_switch(a, chosen.switch.id))
+            .cloned()
+            .collect();
+        let vrid =
+            select_vrid(&on_this_switch).map_err(|e| ProviderError::from_event(e.event()))?;
+        let network = allocation
+            .appliance_ips
+            .first()
+            .and_then(|ip| Ipv4Cidr::new(*ip, allocation.network_mask_len))
+            .ok_or_else(|| ProviderError::other("address allocation returned no address"))?;
+        let desired = desired_settings(
+            &service_ports(service),
+            &options.health_check,
+            allocation.vip,
+            &node_targets(nodes),
+            network,
+        )
+        .map_err(|e| ProviderError::from_event(e.event()))?;
+
+        let name = appliance_name(&identity.uid);
+        let create = LoadBalancerCreate {
+            name: name.clone(),
+            description: format!(
+                "Kubernetes Service {}/{}{}",
+                identity.namespace,
+                identity.name,
+                self.cluster_id()
+                    .map(|c| format!(" (cluster {c})"))
+                    .unwrap_or_default()
+            ),
+            tags: appliance_tags(self.cluster_id(), identity),
+            plan_id: options.plan.api_id(),
+            switch_id: chosen.switch.id,
+            vrid,
+            network_mask_len: allocation.network_mask_len,
+            default_route: allocation.default_route,
+            ip_addresses: allocation.appliance_ips.clone(),
+            settings: desired.settings,
+        };
+        match self.client.create_load_balancer(&create).await {
+            Ok(created) => {
+                self.appliances.record(|l| upsert(l, &created)).await;
+                tracing::info!(
+                    service = %format!("{}/{}", identity.namespace, identity.name),
+                    appliance = %created.id,
+                    vip = %allocation.vip,
+                    "created load balancer"
+                );
+                Err(ProviderError::retry_after(
+                    self.poll_interval,
+                    format!(
+                        "created load balancer {name} (ID {}) on {} with VIP {}; waiting for it to boot",
+                        created.id, chosen.described, allocation.vip
+                    ),
+                ))
+            }
+            Err(e) => {
+                // It may exist anyway (a lost response): the next attempt lists again and finds
+                // it by its tags instead of creating another.
+                self.appliances.invalidate().await;
+                Err(api_error(&format!("creating load balancer {name}"), &e))
+            }
+        }
+    }
+
+    /// Shuts down and deletes every appliance of the Service, one step per call.
+    async fn delete(&self, service: &Service) -> Result<(), ProviderError> {
+        let identity = identity(service)?;
+        let listed = self
+            .appliances(Freshness::Within(self.poll_interval))
+            .await?;
+        let ours = find_ours(&listed.items, self.cluster_id(), &identity);
+        let mut waiting: Vec<String> = Vec::new();
+        for (appliance, _) in ours {
+            let what = format!("load balancer {} (ID {})", appliance.name, appliance.id);
+            match phase(appliance) {
+                Phase::Creating => waiting.push(format!("{what} is still being created")),
+                Phase::ShuttingDown => waiting.push(format!("{what} is shutting down")),
+                Phase::Up => {
+                    match self.client.shutdown_load_balancer(appliance.id, true).await {
+                        Ok(()) => {}
+                        Err(e) if e.is_conflict() => {}
+                        Err(e) => return Err(api_error(&format!("shutting down {what}"), &e)),
+                    }
+                    self.appliances.invalidate().await;
+                    waiting.push(format!("{what} is shutting down"));
+                }
+                Phase::Down | Phase::Failed => {
+                    match self.client.delete_load_balancer(appliance.id).await {
+                        Ok(_) => {}
+                        Err(e) if e.is_not_found() => {}
+                        Err(e) if e.is_conflict() => {
+                            self.appliances.invalidate().await;
+                            waiting.push(format!("{what} is not down yet"));
+                            continue;
+                        }
+                        Err(e) => return Err(api_error(&format!("deleting {what}"), &e)),
+                    }
+                    let id = appliance.id;
+                    self.appliances.record(|l| l.retain(|a| a.id != id)).await;
+                    self.unapplied().remove(&id);
+                    tracing::info!(appliance = %id, "deleted load balancer");
+                }
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        Err(ProviderError::retry_after(
+            self.poll_interval,
+            format!("{}; deleting it once it is down", waiting.join("; ")),
+        ))
+    }
+}
+
+fn service_ports(service: &Service) -> Vec<k8s_openapi::api::core::v1::ServicePort> {
+    service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.clone())
+        .unwrap_or_default()
+}
+
+impl LoadBalancerProvider for SakuraLoadBalancers {
+    fn get<'a>(
+        &'a self,
+        _cluster_name: &'a str,
+        service: &'a Service,
+    ) -> BoxFuture<'a, Result<Option<LoadBalancerStatus>, ProviderError>> {
+        Box::pin(async move {
+            let identity = identity(service)?;
+            let listed = self
+                .appliances(Freshness::Within(self.poll_interval))
+                .await?;
+            let ours = find_ours(&listed.items, self.cluster_id(), &identity);
+            Ok(ours.first().map(|(appliance, _)| {
+                appliance
+                    .virtual_ips()
+                    .first()
+                    .map(|vip| ingress_status(*vip))
+                    .unwrap_or_default()
+            }))
+        })
+    }
+
+    fn name(&self, _cluster_name: &str, service: &Service) -> String {
+        appliance_name(service.metadata.uid.as_deref().unwrap_or_default())
+    }
+
+    fn ensure<'a>(
+        &'a self,
+        _cluster_name: &'a str,
+        service: &'a Service,
+        nodes: &'a [Node],
+    ) -> BoxFuture<'a, Result<LoadBalancerOutcome, ProviderError>> {
+        Box::pin(self.reconcile(service, nodes, true))
+    }
+
+    fn update<'a>(
+        &'a self,
+        _cluster_name: &'a str,
+        service: &'a Service,
+        nodes: &'a [Node],
+    ) -> BoxFuture<'a, Result<Vec<ProviderEvent>, ProviderError>> {
+        Box::pin(async move { Ok(self.reconcile(service, nodes, false).await?.events) })
+    }
+
+    fn ensure_deleted<'a>(
+        &'a self,
+        _cluster_name: &'a str,
+        service: &'a Service,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.delete(service))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::annotations::{TrafficPolicy, parse};
+    use sacloud::api::common::{IdRef, Instance};
+    use sacloud::api::load_balancer::RemarkServer;
+    use std::collections::BTreeMap;
+
+    fn appliance(
+        availability: Option<Availability>,
+        status: Option<InstanceStatus>,
+    ) -> LoadBalancer {
+        let mut lb: LoadBalancer =
+            serde_json::from_value(serde_json::json!({"ID": "1", "Class": "loadbalancer"}))
+                .unwrap();
+        lb.availability = availability;
+        lb.instance = status.map(|status| Instance {
+            status,
+            before_status: None,
+            status_changed_at: None,
+        });
+        lb
+    }
+
+    #[test]
+    fn phases() {
+        use Availability as A;
+        use InstanceStatus as S;
+        for (availability, status, expected) in [
+            (Some(A::Migrating), Some(S::Down), Phase::Creating),
+            (Some(A::Migrating), Some(S::Up), Phase::Creating),
+            (Some(A::Failed), None, Phase::Failed),
+            (Some(A::Available), Some(S::Up), Phase::Up),
+            (Some(A::Available), Some(S::Cleaning), Phase::ShuttingDown),
+            (Some(A::Available), Some(S::Down), Phase::Down),
+            (None, Some(S::Up), Phase::Up),
+            (Some(A::Available), None, Phase::Down),
+        ] {
+            assert_eq!(
+                phase(&appliance(availability.clone(), status.clone())),
+                expected,
+                "{availability:?} {status:?}"
+            );
+        }
+    }
+
+    fn identity(uid: &str) -> ServiceIdentity {
+        ServiceIdentity {
+            namespace: "default".into(),
+            name: "web".into(),
+            uid: uid.into(),
+        }
+    }
+
+    #[test]
+    fn only_this_services_load_balancers_are_ours() {
+        let me = identity("11111111-2222-3333-4444-555555555555");
+        let other = identity("99999999-2222-3333-4444-555555555555");
+        let mut mine = appliance(None, None);
+        mine.id = Id(3);
+        mine.tags = appliance_tags(Some("c1"), &me);
+        let mut original = appliance(None, None);
+        original.id = Id(2);
+        original.name = appliance_name(&me.uid);
+        original.tags = vec!["@k8s".into(), "@k8s.ClusterID=c1".into()];
+        let mut theirs = appliance(None, None);
+        theirs.id = Id(4);
+        theirs.tags = appliance_tags(Some("c1"), &other);
+        let mut untagged = appliance(None, None);
+        untagged.id = Id(5);
+        untagged.name = appliance_name(&me.uid);
+        let mut vpc_router = mine.clone();
+        vpc_router.id = Id(6);
+        vpc_router.class = "vpcrouter".into();
+        let all = vec![mine, original, theirs, untagged, vpc_router];
+
+        let found: Vec<(Id, Ownership)> = find_ours(&all, Some("c1"), &me)
+            .into_iter()
+            .map(|(a, o)| (a.id, o))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (Id(2), Ownership::AdoptableFromOriginal),
+                (Id(3), Ownership::Ours)
+            ]
+        );
+        assert!(
+            find_ours(&all, Some("c2"), &me).is_empty(),
+            "another cluster"
+        );
+    }
+
+    fn options(annotations: &[(&str, &str)], vip: Option<&str>) -> LoadBalancerOptions {
+        let annotations: BTreeMap<String, String> = annotations
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        parse(&annotations, vip, TrafficPolicy::Cluster).unwrap()
+    }
+
+    #[test]
+    fn plan_redundancy_and_vip_cannot_change_in_place() {
+        let vip: Ipv4Addr = "203.0.113.100".parse().unwrap();
+        let mut lb = appliance(None, None);
+        lb.plan = Some(IdRef { id: Id(1) });
+        lb.remark.servers = vec![RemarkServer {
+            ip_address: Some("203.0.113.101".parse().unwrap()),
+        }];
+        assert!(immutable_changes(&lb, &options(&[], None), vip).is_empty());
+        assert!(immutable_changes(&lb, &options(&[], Some("203.0.113.100")), vip).is_empty());
+
+        let events = immutable_changes(
+            &lb,
+            &options(
+                &[
+                    ("k8s.usacloud.jp/load-balancer-plan", "premium"),
+                    ("k8s.usacloud.jp/load-balancer-ha", "true"),
+                ],
+                Some("203.0.113.105"),
+            ),
+            vip,
+        );
+        assert_eq!(events.len(), 1, "one event for all of them");
+        let event = &events[0];
+        assert!(event.warning);
+        assert_eq!(event.reason, reasons::IMMUTABLE_SETTING_CHANGED);
+        for part in ["plan", "high availability", "203.0.113.105", "re-create"] {
+            assert!(event.message.contains(part), "{part}: {}", event.message);
+        }
+    }
+
+    #[test]
+    fn status_is_the_vip() {
+        let status = ingress_status("203.0.113.100".parse().unwrap());
+        let ingress = status.ingress.unwrap();
+        assert_eq!(ingress.len(), 1);
+        assert_eq!(ingress[0].ip.as_deref(), Some("203.0.113.100"));
+    }
+
+    #[test]
+    fn upsert_replaces_by_id() {
+        let mut listing = vec![appliance(None, None)];
+        let mut changed = appliance(None, Some(InstanceStatus::Up));
+        changed.name = "x".into();
+        upsert(&mut listing, &changed);
+        assert_eq!(listing.len(), 1);
+        assert_eq!(listing[0].name, "x");
+        changed.id = Id(2);
+        upsert(&mut listing, &changed);
+        assert_eq!(listing.len(), 2);
+    }
+}
