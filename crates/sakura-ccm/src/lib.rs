@@ -11,3 +11,5 @@
 pub mod cloud;
 pub mod config;
 pub mod provider;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;

@@ -1,8 +1,8 @@
 //! `sakura-cloud-controller-manager`: the SAKURA Cloud cloud-controller-manager.
 //!
 //! Without a subcommand it runs the controllers (the standard cloud-controller-manager flags,
-//! configuration from the environment and `--cloud-config`). `sandbox` and `doctor` land with
-//! their issues.
+//! configuration from the environment and `--cloud-config`). `sandbox` runs the whole system on
+//! loopback against the simulator.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -33,8 +33,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the simulator, a fake API server and the controller together on loopback.
-    Sandbox,
+    /// Run the SAKURA Cloud simulator, a fake Kubernetes API server and the controller together
+    /// on loopback, create a LoadBalancer Service and tell what happens.
+    #[cfg(feature = "sandbox")]
+    Sandbox(sakura_ccm::sandbox::SandboxArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,9 +46,17 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match cli.command {
-        Some(Command::Sandbox) => {
-            println!("sandbox: not yet available (it lands with the sandbox issue)");
-            ExitCode::SUCCESS
+        #[cfg(feature = "sandbox")]
+        Some(Command::Sandbox(args)) => {
+            // The narration is the output; the controller's own logs only when asked.
+            init_logging("warn");
+            match run_sandbox(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         None => {
             init_logging(cli.ccm.log_directive());
@@ -100,6 +110,19 @@ fn run_controller(options: CcmOptions) -> anyhow::Result<()> {
         let running = app.start(provider, registry, shutdown_signal()).await?;
         running.wait().await?;
         tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+#[cfg(feature = "sandbox")]
+fn run_sandbox(args: sakura_ccm::sandbox::SandboxArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let mut stdout = std::io::stdout();
+        sakura_ccm::sandbox::run(args, &mut stdout, shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -1,0 +1,384 @@
+//! `sakura-cloud-controller-manager sandbox`: the whole system on loopback, narrated.
+//!
+//! The SAKURA Cloud simulator with a small cluster's servers, the fake Kubernetes API server
+//! with those servers registered as Nodes (as kubelets with `--cloud-provider=external` do), and
+//! the controller manager with the SAKURA provider and leader election. A demo
+//! `type: LoadBalancer` Service is created and what happens is told line by line.
+
+pub mod narrate;
+
+use std::future::Future;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use cloud_provider::app::App;
+use cloud_provider::labels::TAINT_UNINITIALIZED;
+use cloud_provider::options::CcmOptions;
+use fake_apiserver::{FakeApiServer, RunningFakeApiServer};
+use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, ListParams};
+use prometheus_client::registry::Registry;
+use sacloud::{Filter, Server};
+use sacloud_sim::duration::parse_duration;
+use sacloud_sim::{RunningSimulator, Scenario, Simulator};
+use serde_json::json;
+
+use self::narrate::{Snapshot, appliance_view, event_key, narrate, node_line, service_ips};
+use crate::cloud::{SakuraCloud, check_credentials};
+use crate::config::ProviderConfig;
+
+/// The built-in scenario: one switch+router tagged `@k8s` with a /28, a private switch, a
+/// control-plane server and three workers.
+pub const DEFAULT_SCENARIO: &str = include_str!("scenario.yaml");
+/// The cluster ID the sandbox's controller runs with.
+pub const CLUSTER_ID: &str = "sandbox";
+/// The demo Service.
+pub const DEMO_SERVICE: &str = "hello";
+/// Servers whose name contains this become control-plane Nodes (excluded from load balancers,
+/// as kubeadm labels them).
+pub const CONTROL_PLANE_MARK: &str = "control-plane";
+
+/// `sandbox` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// A simulator scenario (YAML, see docs/simulator.md) instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// How long a new load-balancer appliance takes to boot in the simulator (e.g. 5s, 500ms, 0).
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub boot_delay: Duration,
+    /// Directory for the kubeconfig (default: a new directory in the system's temp dir).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Do not create the demo Service.
+    #[arg(long)]
+    pub no_service: bool,
+    /// Stop once the demo Service has its external IP (for scripts and tests).
+    #[arg(long)]
+    pub exit_when_ready: bool,
+}
+
+/// Why the sandbox could not run.
+#[derive(Debug, thiserror::Error)]
+#[error("sandbox: {0}")]
+pub struct SandboxError(String);
+
+fn fail(what: &str) -> impl FnOnce(String) -> SandboxError + '_ {
+    move |e| SandboxError(format!("{what}: {e}"))
+}
+
+#[derive(Parser)]
+struct ControllerFlags {
+    #[command(flatten)]
+    options: CcmOptions,
+}
+
+/// Runs the sandbox until `shutdown` completes (or, with `--exit-when-ready`, until the demo
+/// Service has its IP). Everything it has to say goes to `out`.
+pub async fn run(
+    args: SandboxArgs,
+    out: &mut (dyn Write + Send),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), SandboxError> {
+    let started = Instant::now();
+    let scenario_text = match &args.scenario {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| SandboxError(format!("reading {}: {e}", path.display())))?,
+        None => DEFAULT_SCENARIO.to_owned(),
+    };
+    let scenario = Scenario::parse(&scenario_text).map_err(|e| fail("scenario")(e.to_string()))?;
+    let zone = scenario.zone.clone().unwrap_or_else(|| "is1a".to_owned());
+
+    let sim = Simulator::builder()
+        .boot_delay(args.boot_delay)
+        .shutdown_delay(Duration::from_secs(1))
+        .scenario(scenario)
+        .start()
+        .await
+        .map_err(|e| fail("starting the simulator")(e.to_string()))?;
+    let api = FakeApiServer::start(fake_apiserver::Config::default())
+        .await
+        .map_err(|e| fail("starting the fake API server")(e.to_string()))?;
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("sakura-ccm-sandbox-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| fail("creating the directory")(e.to_string()))?;
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, api.kubeconfig())
+        .map_err(|e| fail("writing the kubeconfig")(e.to_string()))?;
+
+    let config = provider_config(&sim, &zone)?;
+    let cloud =
+        sacloud::Client::new(config.api.clone()).map_err(|e| fail("API client")(e.to_string()))?;
+    let kube = kube::Client::try_from(kube::Config::new(
+        api.url()
+            .parse()
+            .map_err(|e| fail("API server URL")(format!("{e}")))?,
+    ))
+    .map_err(|e| fail("Kubernetes client")(e.to_string()))?;
+
+    let servers = cloud
+        .find_servers(&Filter::new())
+        .await
+        .map_err(|e| fail("listing the simulator's servers")(e.to_string()))?;
+    register_nodes(&api, &servers)?;
+
+    let status = check_credentials(&cloud, &config)
+        .await
+        .map_err(|e| fail("credentials")(e.to_string()))?;
+    let flags = ControllerFlags::try_parse_from([
+        "sakura-cloud-controller-manager",
+        "--cloud-provider=sakuracloud",
+        &format!("--kubeconfig={}", kubeconfig.display()),
+        "--leader-elect=true",
+        "--bind-address=127.0.0.1",
+    ])
+    .map_err(|e| fail("controller flags")(e.to_string()))?;
+    let mut app =
+        App::from_options(flags.options).map_err(|e| fail("controller flags")(e.to_string()))?;
+    app.serving.secure_port = Some(0);
+    let (stop_controller, controller_stopped) = tokio::sync::oneshot::channel::<()>();
+    let provider = Arc::new(SakuraCloud::new(cloud.clone(), &config));
+    let running = app
+        .start(provider, Registry::default(), async move {
+            let _ = controller_stopped.await;
+        })
+        .await
+        .map_err(|e| fail("starting the controller")(e.to_string()))?;
+
+    let say = |out: &mut (dyn Write + Send), line: &str| {
+        let _ = writeln!(out, "[{:>5.1}s] {line}", started.elapsed().as_secs_f64());
+        let _ = out.flush();
+    };
+    print_header(
+        out,
+        &sim,
+        &api,
+        &kubeconfig,
+        &zone,
+        &status.permission,
+        running.serving_addr(),
+    );
+    if !args.no_service {
+        create_demo_service(&api)?;
+        say(
+            out,
+            &format!("service default/{DEMO_SERVICE}: created (type LoadBalancer, port 80/TCP)"),
+        );
+    }
+
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut before = Snapshot::default();
+    let mut ready = args.no_service;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tick.tick() => {}
+        }
+        let now = match snapshot(&kube, &cloud).await {
+            Ok(now) => now,
+            Err(e) => {
+                say(out, &format!("(could not look: {e})"));
+                continue;
+            }
+        };
+        for line in narrate(&before, &now) {
+            say(out, &line);
+        }
+        let demo = format!("default/{DEMO_SERVICE}");
+        if !ready && now.services.get(&demo).is_some_and(|ips| !ips.is_empty()) {
+            ready = true;
+            say(
+                out,
+                &format!(
+                    "ready: the Service has its external IP {:.1}s after the start. Ctrl-C stops the sandbox.",
+                    started.elapsed().as_secs_f64()
+                ),
+            );
+            if args.exit_when_ready {
+                break;
+            }
+        }
+        before = now;
+    }
+
+    say(out, "stopping: the controller releases its lease");
+    let _ = stop_controller.send(());
+    let result = running.wait().await;
+    api.shutdown().await;
+    sim.shutdown().await;
+    say(out, "stopped");
+    result.map_err(|e| fail("controller")(e.to_string()))
+}
+
+/// The provider configuration for the simulator (its default credentials).
+fn provider_config(sim: &RunningSimulator, zone: &str) -> Result<ProviderConfig, SandboxError> {
+    let env = [
+        ("SAKURACLOUD_ACCESS_TOKEN", sim.token().to_owned()),
+        ("SAKURACLOUD_ACCESS_TOKEN_SECRET", sim.secret().to_owned()),
+        ("SAKURACLOUD_ZONE", zone.to_owned()),
+        ("SAKURACLOUD_API_ROOT_URL", sim.base_url()),
+        ("SAKURACLOUD_CLUSTER_ID", CLUSTER_ID.to_owned()),
+    ];
+    ProviderConfig::resolve(
+        None,
+        |name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()),
+        |_| Err(std::io::Error::other("no files in the sandbox")),
+    )
+    .map_err(|e| fail("configuration")(e.to_string()))
+}
+
+/// Registers each server as a kubelet with `--cloud-provider=external` would: a Node with
+/// the server's name, tainted `uninitialized`, Ready when the server is up.
+fn register_nodes(api: &RunningFakeApiServer, servers: &[Server]) -> Result<(), SandboxError> {
+    for server in servers {
+        let control_plane = server.name.contains(CONTROL_PLANE_MARK);
+        let mut labels = serde_json::Map::new();
+        labels.insert("kubernetes.io/hostname".into(), json!(server.name));
+        if control_plane {
+            labels.insert("node-role.kubernetes.io/control-plane".into(), json!(""));
+            labels.insert(
+                "node.kubernetes.io/exclude-from-external-load-balancers".into(),
+                json!(""),
+            );
+        }
+        let ready = if server.is_up() { "True" } else { "False" };
+        api.store()
+            .create(
+                "nodes",
+                None,
+                json!({
+                    "metadata": {"name": server.name, "labels": labels},
+                    "spec": {"taints": [
+                        {"key": TAINT_UNINITIALIZED, "value": "true", "effect": "NoSchedule"}
+                    ]},
+                    "status": {"conditions": [{"type": "Ready", "status": ready}]}
+                }),
+            )
+            .map_err(|e| fail("registering a Node")(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn create_demo_service(api: &RunningFakeApiServer) -> Result<(), SandboxError> {
+    api.store()
+        .create(
+            "services",
+            Some("default"),
+            json!({
+                "metadata": {"name": DEMO_SERVICE, "namespace": "default"},
+                "spec": {
+                    "type": "LoadBalancer",
+                    "selector": {"app": DEMO_SERVICE},
+                    "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]
+                }
+            }),
+        )
+        .map(|_| ())
+        .map_err(|e| fail("creating the demo Service")(e.to_string()))
+}
+
+async fn snapshot(kube: &kube::Client, cloud: &sacloud::Client) -> Result<Snapshot, String> {
+    let lp = ListParams::default();
+    let (nodes, services, events, appliances) = tokio::try_join!(
+        async {
+            Api::<Node>::all(kube.clone())
+                .list(&lp)
+                .await
+                .map_err(|e| e.to_string())
+        },
+        async {
+            Api::<Service>::all(kube.clone())
+                .list(&lp)
+                .await
+                .map_err(|e| e.to_string())
+        },
+        async {
+            Api::<Event>::all(kube.clone())
+                .list(&lp)
+                .await
+                .map_err(|e| e.to_string())
+        },
+        async {
+            cloud
+                .find_load_balancers(&Filter::new())
+                .await
+                .map_err(|e| e.to_string())
+        },
+    )?;
+    Ok(Snapshot {
+        nodes: nodes
+            .items
+            .iter()
+            .map(|n| (n.metadata.name.clone().unwrap_or_default(), node_line(n)))
+            .collect(),
+        services: services
+            .items
+            .iter()
+            .filter(|s| s.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer"))
+            .map(|s| {
+                (
+                    format!(
+                        "{}/{}",
+                        s.metadata.namespace.as_deref().unwrap_or_default(),
+                        s.metadata.name.as_deref().unwrap_or_default()
+                    ),
+                    service_ips(s),
+                )
+            })
+            .collect(),
+        appliances: appliances
+            .iter()
+            .map(|a| (a.id.0, appliance_view(a)))
+            .collect(),
+        events: events.items.iter().map(event_key).collect(),
+    })
+}
+
+fn print_header(
+    out: &mut (dyn Write + Send),
+    sim: &RunningSimulator,
+    api: &RunningFakeApiServer,
+    kubeconfig: &std::path::Path,
+    zone: &str,
+    permission: &str,
+    serving: Option<std::net::SocketAddr>,
+) {
+    let kubeconfig = kubeconfig.display();
+    let serving = serving
+        .map(|a| format!("https://{a}/metrics (self-signed certificate: curl -k)"))
+        .unwrap_or_else(|| "off".to_owned());
+    let _ = writeln!(
+        out,
+        "\
+sandbox: everything runs in this process, on loopback
+  SAKURA Cloud simulator  {sim_url} (zone {zone}; credentials accepted, permission {permission})
+  Kubernetes API (fake)   {api_url}
+  controller health/metrics {serving}
+
+Use kubectl against the sandbox:
+  export KUBECONFIG={kubeconfig}
+  kubectl get nodes -o wide
+  kubectl get svc,events -A
+
+Point another controller at it (it will stand by: this one holds the lease):
+  export SAKURACLOUD_API_ROOT_URL={sim_url}
+  export SAKURACLOUD_ACCESS_TOKEN={token}
+  export SAKURACLOUD_ACCESS_TOKEN_SECRET={secret}
+  export SAKURACLOUD_ZONE={zone}
+  export SAKURACLOUD_CLUSTER_ID={CLUSTER_ID}
+  sakura-cloud-controller-manager --cloud-provider=sakuracloud --kubeconfig={kubeconfig} --leader-elect=true --secure-port=0
+",
+        sim_url = sim.base_url(),
+        api_url = api.url(),
+        token = sim.token(),
+        secret = sim.secret(),
+    );
+    let _ = out.flush();
+}
