@@ -494,13 +494,24 @@ impl ServiceController {
                 )
                 .await;
         }
+        let synced_nodes: LoadBalancerNodeSet = nodes.iter().map(load_balancer_node).collect();
         lock(&self.synced).insert(
             key,
             Synced {
                 service: Arc::new(service),
-                nodes: nodes.iter().map(load_balancer_node).collect(),
+                nodes: synced_nodes.clone(),
             },
         );
+        // Nodes that changed while the provider worked were not seen by the node sync (this
+        // Service was not recorded yet): let it run now instead of at the next resync.
+        let now: LoadBalancerNodeSet = self
+            .eligible_nodes()
+            .iter()
+            .map(load_balancer_node)
+            .collect();
+        if now != synced_nodes {
+            self.nodes_changed.notify_one();
+        }
         Ok(())
     }
 
