@@ -200,45 +200,14 @@ async fn node_matched_by_its_unique_provided_node_ip() {
     cluster.wait_for_event("k8s-worker-a", "Synced").await;
 }
 
-/// [`SCENARIO`] plus a second private switch on which server `db-1` reuses worker-1's private
-/// address (192.168.0.11): that IP belongs to two servers.
-const SHARED_IP_SCENARIO: &str = r#"
+/// Added to [`SCENARIO`]: a second private switch on which server `db-1` reuses worker-1's
+/// private address (192.168.0.11), so that IP belongs to two servers.
+const SHARED_IP_EXTRA: &str = r#"
 zone: is1a
-routers:
-  - name: k8s-router
-    tags: ["@k8s"]
-    prefix_len: 28
-    network: 203.0.113.16/28
 switches:
-  - name: private-net
-    network: 192.168.0.0/24
   - name: other-net
     network: 192.168.0.0/24
 servers:
-  - name: control-plane-1
-    plan: { cpu: 2, memory_gb: 4 }
-    nics:
-      - router: k8s-router
-        ip: 203.0.113.20
-      - switch: private-net
-        ip: 192.168.0.10
-        prefix_len: 24
-  - name: worker-1
-    plan: { cpu: 4, memory_gb: 8 }
-    nics:
-      - router: k8s-router
-        ip: 203.0.113.21
-      - switch: private-net
-        ip: 192.168.0.11
-        prefix_len: 24
-  - name: worker-2
-    nics:
-      - router: k8s-router
-        ip: 203.0.113.22
-  - name: worker-3
-    nics:
-      - router: k8s-router
-        ip: 203.0.113.23
   - name: db-1
     nics:
       - switch: other-net
@@ -252,7 +221,12 @@ servers:
 /// the IP belongs to two servers or to none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unmatched_node_stays_tainted_with_a_server_not_found_warning() {
-    let cluster = Cluster::start(SHARED_IP_SCENARIO).await;
+    let cluster = Cluster::start(SCENARIO).await;
+    cluster
+        .sim
+        .handle()
+        .load_scenario(&sacloud_sim::Scenario::parse(SHARED_IP_EXTRA).unwrap())
+        .unwrap();
     cluster.add_node("worker1");
     cluster.add_node_with("worker1-a", None, Some("192.168.0.11"));
     cluster.add_node_with("worker1-b", None, Some("10.9.9.9"));
@@ -457,13 +431,7 @@ async fn node_of_a_deleted_server_is_deleted_once_not_ready() {
     })
     .await;
     assert!(cluster.node("worker-2").await.is_some());
-    assert!(
-        !cluster
-            .events_about("worker-2")
-            .await
-            .iter()
-            .any(|(_, r, _)| r == "DeletingNode")
-    );
+    assert!(!cluster.has_event("worker-2", "DeletingNode").await);
 }
 
 /// A powered-off server's NotReady Node gets the shutdown taint; powered on and Ready again,
@@ -497,13 +465,7 @@ async fn powered_off_server_gets_the_shutdown_taint_until_ready_again() {
     .await;
     let node = cluster.node("worker-1").await.unwrap();
     assert_eq!(provider_id(&node), Some(format!("sakuracloud://{id}")));
-    assert!(
-        !cluster
-            .events_about("worker-1")
-            .await
-            .iter()
-            .any(|(_, r, _)| r == "DeletingNode")
-    );
+    assert!(!cluster.has_event("worker-1", "DeletingNode").await);
 }
 
 /// Without a provider ID the CCM cannot confirm a server gone (no ID to get a 404 for): a
@@ -540,13 +502,7 @@ async fn not_ready_node_without_provider_id_is_never_deleted() {
     .await;
     let node = cluster.node("worker1").await.expect("worker1 still exists");
     assert_eq!(provider_id(&node), None);
-    assert!(
-        !cluster
-            .events_about("worker1")
-            .await
-            .iter()
-            .any(|(_, r, _)| r == "DeletingNode")
-    );
+    assert!(!cluster.has_event("worker1", "DeletingNode").await);
 }
 
 // ---- API cost ----

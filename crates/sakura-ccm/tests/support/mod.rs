@@ -402,17 +402,20 @@ impl Cluster {
             .collect()
     }
 
+    /// Whether an event with `reason` about `name` exists.
+    pub async fn has_event(&self, name: &str, reason: &str) -> bool {
+        self.events_about(name)
+            .await
+            .iter()
+            .any(|(_, r, _)| r == reason)
+    }
+
     /// Waits for an event with `reason` about `name`; returns its note.
     pub async fn wait_for_event(&self, name: &str, reason: &str) -> String {
         eventually(
             &format!("a {reason} event about {name}"),
             CONVERGE,
-            || async {
-                self.events_about(name)
-                    .await
-                    .iter()
-                    .any(|(_, r, _)| r == reason)
-            },
+            || async { self.has_event(name, reason).await },
         )
         .await;
         self.events_about(name)
