@@ -8,6 +8,7 @@
 //! controllers that apply them.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod app;
 pub mod events;
 pub mod kube_client;

@@ -8,36 +8,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches};
 use cloud_provider::app::{App, log_ignored_flags};
 use cloud_provider::options::{CcmOptions, ignored_flags_given};
 use prometheus_client::registry::Registry;
+use sakura_ccm::cli::{Cli, Command};
 use sakura_ccm::cloud::{SakuraCloud, check_credentials, check_provider_name};
 use sakura_ccm::config::ProviderConfig;
 use tracing_subscriber::EnvFilter;
-
-/// Kubernetes cloud-controller-manager for SAKURA Cloud.
-///
-/// Configuration: SAKURACLOUD_ACCESS_TOKEN, SAKURACLOUD_ACCESS_TOKEN_SECRET, SAKURACLOUD_ZONE,
-/// SAKURACLOUD_CLUSTER_ID, ... (each also as <NAME>_FILE) or --cloud-config; see
-/// docs/configuration.md.
-#[derive(Debug, Parser)]
-#[command(name = "sakura-cloud-controller-manager", version, about, long_about = None)]
-#[command(args_conflicts_with_subcommands = true)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    ccm: CcmOptions,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the SAKURA Cloud simulator, a fake Kubernetes API server and the controller together
-    /// on loopback, create a LoadBalancer Service and tell what happens.
-    #[cfg(feature = "sandbox")]
-    Sandbox(sakura_ccm::sandbox::SandboxArgs),
-}
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
