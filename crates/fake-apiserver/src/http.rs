@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch as tokio_watch;
 
 use crate::errors::ApiError;
+use crate::requests::{RecordedRequest, Recorder, rbac_verb};
 use crate::resources::{self, ResourceDef};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{PatchType, Store, Subresource};
@@ -26,6 +27,7 @@ use crate::watch::{self, Render, Start, WatchRequest};
 /// Shared state of the HTTP layer.
 pub(crate) struct App {
     pub(crate) store: Store,
+    pub(crate) requests: Recorder,
     pub(crate) server_address: String,
     pub(crate) bookmark_interval: Duration,
     pub(crate) shutdown: tokio_watch::Receiver<bool>,
@@ -308,6 +310,15 @@ fn resource_route(
         IncludeObject::parse(params.get("includeObject")).map_err(ApiError::bad_request)?;
     let dry_run = params.dry_run()?;
     let watching = t.legacy_watch || params.flag("watch")?;
+    if let Some(verb) = rbac_verb(method, t.name.is_some(), watching) {
+        app.requests.record(RecordedRequest {
+            verb: verb.to_owned(),
+            group: def.group.clone(),
+            resource: def.plural.clone(),
+            subresource: (t.sub == Subresource::Status).then(|| "status".to_owned()),
+            namespace: t.ns.map(str::to_owned),
+        });
+    }
     match (method.clone(), t.name) {
         (Method::GET, name) if watching => {
             watch_route(app, &def, &t, name, params, as_table, include)

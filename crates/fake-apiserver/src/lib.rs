@@ -25,6 +25,7 @@ pub mod errors;
 mod http;
 mod meta;
 pub mod patch;
+mod requests;
 pub mod resources;
 pub mod selectors;
 mod store;
@@ -39,7 +40,10 @@ use serde_json::json;
 use tokio::sync::watch as tokio_watch;
 use tokio::task::JoinHandle;
 
+use crate::requests::Recorder;
+
 pub use errors::ApiError;
+pub use requests::RecordedRequest;
 pub use resources::{ResourceDef, StatusOnCreate, default_resources};
 pub use store::{PatchType, Store, Subresource};
 
@@ -105,8 +109,10 @@ impl FakeApiServer {
             }
         }
         let (shutdown_tx, shutdown_rx) = tokio_watch::channel(false);
+        let requests = Recorder::default();
         let app = Arc::new(http::App {
             store: store.clone(),
+            requests: requests.clone(),
             server_address: addr.to_string(),
             bookmark_interval: config.bookmark_interval,
             shutdown: shutdown_rx.clone(),
@@ -124,6 +130,7 @@ impl FakeApiServer {
         Ok(RunningFakeApiServer {
             addr,
             store,
+            requests,
             shutdown: shutdown_tx,
             task,
         })
@@ -136,6 +143,7 @@ impl FakeApiServer {
 pub struct RunningFakeApiServer {
     addr: SocketAddr,
     store: Store,
+    requests: Recorder,
     shutdown: tokio_watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -154,6 +162,21 @@ impl RunningFakeApiServer {
     /// The object store, to seed or inspect objects directly.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Every distinct kind of resource request served so far (verb, group, resource,
+    /// subresource, namespace, in RBAC terms), in the order first seen: what a Role must
+    /// allow for the same calls to pass on a real cluster. Discovery and other non-resource
+    /// paths (`/version`, `/api`, `/apis/...` without a resource) are not recorded; the default
+    /// `system:discovery` role grants them to every authenticated user. Requests made through
+    /// [`RunningFakeApiServer::store`] bypass HTTP and are not recorded either.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests.snapshot()
+    }
+
+    /// Forgets the recorded requests, e.g. to look at one phase of a test only.
+    pub fn clear_requests(&self) {
+        self.requests.clear();
     }
 
     /// A kubeconfig (YAML) whose current context points at this server, namespace `default`.

@@ -6,6 +6,7 @@
 mod churn;
 mod crud;
 mod raw_http;
+mod requests;
 mod runtime;
 mod semantics;
 mod support;
