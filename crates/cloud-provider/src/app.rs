@@ -265,6 +265,7 @@ impl App {
                                     load_balancer_class: options.load_balancer_class.clone(),
                                     resync_period: (!resync.is_zero()).then_some(resync),
                                     retry: self.service_retry,
+                                    ..ServiceControllerConfig::default()
                                 },
                             )
                             .with_metrics(metrics.clone()),

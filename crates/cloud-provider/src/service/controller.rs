@@ -39,6 +39,9 @@ use crate::queue::{Backoff, WorkQueue};
 /// The controller's name in events, logs and metrics (upstream's).
 pub const CONTROLLER_NAME: &str = "service-lb-controller";
 
+/// Default [`ServiceControllerConfig::node_sync_settle`].
+pub const DEFAULT_NODE_SYNC_SETTLE: Duration = Duration::from_secs(1);
+
 /// Settings of the service controller.
 #[derive(Debug, Clone)]
 pub struct ServiceControllerConfig {
@@ -54,6 +57,10 @@ pub struct ServiceControllerConfig {
     pub resync_period: Option<Duration>,
     /// Per-Service backoff after failures (5 s → 300 s, as upstream).
     pub retry: Backoff,
+    /// How long the node sync waits after a Node change before it runs, so that a burst of
+    /// changes (an autoscaler adding and removing Nodes, many Nodes initialized at once) costs
+    /// each load balancer one update instead of one per change (default 1 s).
+    pub node_sync_settle: Duration,
 }
 
 impl Default for ServiceControllerConfig {
@@ -67,6 +74,7 @@ impl Default for ServiceControllerConfig {
                 base: Duration::from_secs(5),
                 max: Duration::from_secs(300),
             },
+            node_sync_settle: DEFAULT_NODE_SYNC_SETTLE,
         }
     }
 }
@@ -710,6 +718,12 @@ impl ServiceController {
         loop {
             tokio::select! {
                 _ = self.nodes_changed.notified() => {}
+                _ = stopping.wait_for(|s| *s) => return,
+            }
+            // Changes during the pause are folded into this sync (they also leave a permit
+            // that triggers one more pass, which finds nothing stale).
+            tokio::select! {
+                () = tokio::time::sleep(self.config.node_sync_settle) => {}
                 _ = stopping.wait_for(|s| *s) => return,
             }
             self.sync_nodes().await;

@@ -38,8 +38,11 @@ use super::settings::{appliance_network, desired_settings, node_targets, setting
 
 /// How long one appliance listing answers Services by default.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10);
-/// How often an appliance that is booting or shutting down is looked at again by default.
-pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(3);
+/// How often an appliance that is booting or shutting down is looked at again by default: the
+/// external IP reaches the Service at most about this long after the appliance is up. Every
+/// Service waiting shares one appliance listing per interval, so a boot costs about one GET a
+/// second in all, however many appliances boot together.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What an appliance is doing, as far as this CCM cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,290 @@
+//! The four scenarios of docs/benchmarks.md. Each checks its own result (every Node
+//! initialized, every Service with an IP, the right real servers, no re-created appliance) and
+//! fails loudly otherwise: a fast wrong answer is not a benchmark.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use serde_json::json;
+
+use crate::Outcome;
+use crate::world::{Controller, World, node_ip, until};
+
+/// Settings shared by the scenarios.
+pub struct Params {
+    /// The controller binary.
+    pub binary: PathBuf,
+    /// Simulated latency per SAKURA Cloud API call.
+    pub latency: Duration,
+    /// Simulated appliance boot time.
+    pub boot_delay: Duration,
+    /// How long the steady scenario observes.
+    pub steady_duration: Duration,
+    /// Small sizes.
+    pub quick: bool,
+}
+
+/// The controller's Kubernetes client limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubeLimits {
+    /// `--kube-api-qps=500 --kube-api-burst=1000`: the cloud side is the bottleneck.
+    High,
+    /// Upstream's defaults, 20/30.
+    Upstream,
+}
+
+impl KubeLimits {
+    fn args(self) -> Vec<String> {
+        match self {
+            KubeLimits::High => vec!["--kube-api-qps=500".into(), "--kube-api-burst=1000".into()],
+            KubeLimits::Upstream => Vec::new(),
+        }
+    }
+}
+
+/// Generous deadline for anything: a stuck scenario fails instead of hanging.
+const DEADLINE: Duration = Duration::from_secs(900);
+
+fn outcome(
+    name: String,
+    parameters: serde_json::Value,
+    wall: Duration,
+    world: &World,
+    controller: &Controller,
+    extra: serde_json::Value,
+) -> anyhow::Result<Outcome> {
+    let (peak_rss_bytes, cpu_seconds) = controller.footprint()?;
+    Ok(Outcome {
+        name,
+        parameters,
+        wall_seconds: wall.as_secs_f64(),
+        api_calls: world.calls(),
+        peak_rss_bytes,
+        cpu_seconds,
+        extra,
+    })
+}
+
+/// 1. Cold start: `nodes` Nodes registered at once, all tainted; the time from the
+///    controller's start until every Node is initialized.
+pub async fn cold_start(
+    params: &Params,
+    nodes: usize,
+    limits: KubeLimits,
+) -> anyhow::Result<Outcome> {
+    let world = World::start(
+        &format!("cold-{nodes}"),
+        nodes,
+        params.latency,
+        params.boot_delay,
+    )
+    .await?;
+    world.register_nodes(0..nodes)?;
+    world.clear_calls();
+    let mut args = limits.args();
+    args.push("--controllers=cloud-node,cloud-node-lifecycle".into());
+    let controller = Controller::start(&params.binary, &world, &args)?;
+    until("every Node initialized", DEADLINE, || {
+        Ok(world.initialized_nodes()? == nodes)
+    })
+    .await?;
+    let wall = controller.elapsed();
+    let label = match limits {
+        KubeLimits::High => "",
+        KubeLimits::Upstream => ", kube qps 20/30",
+    };
+    outcome(
+        format!("cold-start {nodes} nodes{label}"),
+        json!({"nodes": nodes, "kube_api_qps": if limits == KubeLimits::High { 500 } else { 20 },
+               "kube_api_burst": if limits == KubeLimits::High { 1000 } else { 30 },
+               "latency_ms": params.latency.as_millis() as u64}),
+        wall,
+        &world,
+        &controller,
+        json!({}),
+    )
+}
+
+/// 2. LoadBalancer create: `services` Services created at once on `nodes` initialized Nodes;
+///    per Service the time to its external IP minus the boot delay, and the time from the
+///    appliance being up to the IP in the Service's status.
+pub async fn lb_create(params: &Params, nodes: usize, services: usize) -> anyhow::Result<Outcome> {
+    let world = World::start("lb-create", nodes, params.latency, params.boot_delay).await?;
+    world.register_nodes(0..nodes)?;
+    let controller = Controller::start(&params.binary, &world, &KubeLimits::High.args())?;
+    until("every Node initialized", DEADLINE, || {
+        Ok(world.initialized_nodes()? == nodes)
+    })
+    .await?;
+    world.clear_calls();
+
+    let created = Instant::now();
+    world.create_services(0..services)?;
+    let mut ip_at: BTreeMap<String, Duration> = BTreeMap::new();
+    let mut up_at: BTreeMap<u64, Duration> = BTreeMap::new();
+    // Poll both sides every 50 ms: when each appliance is first seen up, when each Service
+    // first has its IP.
+    until("every Service has an external IP", DEADLINE, || {
+        let now = created.elapsed();
+        for a in world.appliances() {
+            if a.up {
+                up_at.entry(a.id).or_insert(now);
+            }
+        }
+        for (name, _) in world.services_with_ip()? {
+            ip_at.entry(name).or_insert(now);
+        }
+        Ok(ip_at.len() == services)
+    })
+    .await?;
+    let wall = created.elapsed();
+    let appliances = world.appliances();
+    ensure!(
+        appliances.len() == services,
+        "{} appliances for {services} Services",
+        appliances.len()
+    );
+    let ips = world.services_with_ip()?;
+    let mut after_up = Vec::new();
+    for (name, at) in &ip_at {
+        let ip = ips.get(name).context("IP vanished")?;
+        let a = appliances
+            .iter()
+            .find(|a| a.vip.as_deref() == Some(ip.as_str()))
+            .with_context(|| format!("no appliance has {name}'s IP {ip}"))?;
+        let up = up_at.get(&a.id).copied().unwrap_or(*at);
+        after_up.push(at.saturating_sub(up).as_secs_f64());
+        ensure!(
+            a.real_servers.len() == nodes.min(40),
+            "{name}: {} real servers",
+            a.real_servers.len()
+        );
+    }
+    let excl_boot: Vec<f64> = ip_at
+        .values()
+        .map(|d| d.saturating_sub(params.boot_delay).as_secs_f64())
+        .collect();
+    let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let calls: u64 = world.calls().values().sum();
+    outcome(
+        format!("lb-create {services} services"),
+        json!({"nodes": nodes, "services": services, "boot_delay_ms": params.boot_delay.as_millis() as u64,
+               "latency_ms": params.latency.as_millis() as u64}),
+        wall.saturating_sub(params.boot_delay),
+        &world,
+        &controller,
+        json!({
+            "calls_per_create": calls as f64 / services as f64,
+            "seconds_to_ip_excluding_boot": {"mean": mean(&excl_boot), "max": max(&excl_boot)},
+            "seconds_from_up_to_ip": {"mean": mean(&after_up), "max": max(&after_up)},
+        }),
+    )
+}
+
+/// 3. and 4. `nodes` Nodes and `services` Services set up once; then steady state (periods
+///    shortened ten times, observed for `steady_duration`) and churn (50 Nodes join, 50
+///    leave).
+pub async fn steady_and_churn(
+    params: &Params,
+    nodes: usize,
+    services: usize,
+    steady: bool,
+    churn: bool,
+) -> anyhow::Result<(Option<Outcome>, Option<Outcome>)> {
+    let churned = if params.quick { 5 } else { 50 };
+    let world = World::start("steady", nodes + churned, params.latency, params.boot_delay).await?;
+    world.register_nodes(0..nodes)?;
+    world.create_services(0..services)?;
+    let mut args = KubeLimits::High.args();
+    // Ten times shorter than the defaults (5m, 10m, 5s).
+    args.extend([
+        "--node-status-update-frequency=30s".to_owned(),
+        "--service-resync-period=60s".to_owned(),
+        "--node-monitor-period=500ms".to_owned(),
+    ]);
+    let controller = Controller::start(&params.binary, &world, &args)?;
+    let setup = Instant::now();
+    until(
+        "every Node initialized and every Service with an IP",
+        DEADLINE,
+        || Ok(world.initialized_nodes()? == nodes && world.services_with_ip()?.len() == services),
+    )
+    .await?;
+    let expected = (nodes.min(40), services);
+    until("every appliance with its real servers", DEADLINE, || {
+        let appliances = world.appliances();
+        Ok(appliances.len() == expected.1
+            && appliances
+                .iter()
+                .all(|a| a.real_servers.len() == expected.0))
+    })
+    .await?;
+    let setup_seconds = setup.elapsed().as_secs_f64();
+    let ids_before: BTreeSet<u64> = world.appliances().iter().map(|a| a.id).collect();
+
+    let mut steady_outcome = None;
+    if steady {
+        world.clear_calls();
+        let started = Instant::now();
+        tokio::time::sleep(params.steady_duration).await;
+        let wall = started.elapsed();
+        let o = outcome(
+            format!("steady {nodes} nodes {services} services"),
+            json!({"nodes": nodes, "services": services, "observed_seconds": wall.as_secs_f64(),
+                   "node_status_update_frequency_s": 30, "service_resync_period_s": 60,
+                   "node_monitor_period_ms": 500, "latency_ms": params.latency.as_millis() as u64}),
+            wall,
+            &world,
+            &controller,
+            json!({"setup_seconds": setup_seconds}),
+        )?;
+        if o.writes() != 0 {
+            bail!("steady state wrote to the cloud: {:?}", o.api_calls);
+        }
+        steady_outcome = Some(o);
+    }
+
+    let mut churn_outcome = None;
+    if churn {
+        world.clear_calls();
+        world.register_nodes(nodes..nodes + churned)?;
+        for i in 0..churned {
+            world.retire_node(i)?;
+        }
+        let gone: BTreeSet<String> = (0..churned).map(|i| node_ip(i).to_string()).collect();
+        let remaining = nodes; // nodes - churned + churned
+        let wall = until(
+            "every appliance without the retired Nodes",
+            DEADLINE,
+            || {
+                let appliances = world.appliances();
+                Ok(appliances.len() == services
+                    && appliances.iter().all(|a| {
+                        a.real_servers.len() == remaining.min(40)
+                            && !a.real_servers.iter().any(|ip| gone.contains(ip))
+                    }))
+            },
+        )
+        .await?;
+        let ids_after: BTreeSet<u64> = world.appliances().iter().map(|a| a.id).collect();
+        ensure!(ids_before == ids_after, "appliances were re-created");
+        let calls = world.calls();
+        let updates = calls.get("PUT appliance/{id}").copied().unwrap_or(0);
+        let applies = calls.get("PUT appliance/{id}/config").copied().unwrap_or(0);
+        churn_outcome = Some(outcome(
+            format!("churn {churned}+{churned} nodes {services} services"),
+            json!({"nodes": nodes, "services": services, "joined": churned, "left": churned,
+                   "latency_ms": params.latency.as_millis() as u64}),
+            wall,
+            &world,
+            &controller,
+            json!({"settings_updates_per_appliance": updates as f64 / services as f64,
+                   "config_applies_per_appliance": applies as f64 / services as f64,
+                   "appliances_recreated": 0}),
+        )?);
+    }
+    Ok((steady_outcome, churn_outcome))
+}

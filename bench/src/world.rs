@@ -1,0 +1,363 @@
+//! The bench's world: the simulator and the fake API server in this process, the controller
+//! binary as a child process whose footprint is read from `/proc`.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use fake_apiserver::{FakeApiServer, RunningFakeApiServer};
+use sacloud_sim::{LatencyRule, RunningSimulator, Scenario, Simulator};
+use serde_json::{Value, json};
+
+/// The taint kubelets with `--cloud-provider=external` register with.
+const TAINT_UNINITIALIZED: &str = "node.cloudprovider.kubernetes.io/uninitialized";
+/// Nodes' switch network; servers get 10.0.1.1, 10.0.1.2, … (250 per /24).
+const NODE_NETWORK: &str = "10.0.0.0/16";
+/// Where load balancers take their addresses.
+const ASSIGN_RANGE: &str = "10.0.240.0/20";
+const GATEWAY: &str = "10.0.0.1";
+
+/// The address of node `i` (0-based).
+pub fn node_ip(i: usize) -> Ipv4Addr {
+    let i = u32::try_from(i).unwrap_or(u32::MAX);
+    Ipv4Addr::new(10, 0, (1 + i / 250) as u8, (1 + i % 250) as u8)
+}
+
+/// The name of node (and server) `i`.
+pub fn node_name(i: usize) -> String {
+    format!("node-{i:05}")
+}
+
+/// Simulator + API server; the scratch directory goes with it.
+pub struct World {
+    /// The simulator.
+    pub sim: RunningSimulator,
+    /// The API server.
+    pub api: RunningFakeApiServer,
+    /// Scratch directory (kubeconfig, logs).
+    pub dir: PathBuf,
+}
+
+impl World {
+    /// Starts both with `servers` servers on an `@k8s` switch, `latency` on every API call and
+    /// appliances that boot in `boot`.
+    pub async fn start(
+        name: &str,
+        servers: usize,
+        latency: Duration,
+        boot: Duration,
+    ) -> anyhow::Result<World> {
+        let dir = std::env::temp_dir().join(format!("sakura-bench-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let sim = Simulator::builder()
+            .listen("127.0.0.1:0".parse()?)
+            .boot_delay(boot)
+            .shutdown_delay(Duration::from_millis(200))
+            .seed(1)
+            .scenario(scenario(0..servers)?)
+            .start()
+            .await
+            .context("starting the simulator")?;
+        sim.handle().add_latency_rule(LatencyRule {
+            ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            jitter_ms: 0,
+            method: None,
+            path_prefix: None,
+        });
+        let api = FakeApiServer::start(fake_apiserver::Config::default())
+            .await
+            .context("starting the fake API server")?;
+        std::fs::write(dir.join("kubeconfig"), api.kubeconfig())?;
+        Ok(World { sim, api, dir })
+    }
+
+    /// Registers Nodes `range` as kubelets with `--cloud-provider=external` do.
+    pub fn register_nodes(&self, range: std::ops::Range<usize>) -> anyhow::Result<()> {
+        for i in range {
+            self.api.store().create(
+                "nodes",
+                None,
+                json!({
+                    "metadata": {"name": node_name(i), "labels": {"kubernetes.io/hostname": node_name(i)}},
+                    "spec": {"taints": [{"key": TAINT_UNINITIALIZED, "value": "true", "effect": "NoSchedule"}]},
+                    "status": {"conditions": [{"type": "Ready", "status": "True"}]}
+                }),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Deletes Node `i` (`kubectl delete node` for a retired worker).
+    pub fn retire_node(&self, i: usize) -> anyhow::Result<()> {
+        self.api.store().delete("nodes", None, &node_name(i))?;
+        Ok(())
+    }
+
+    /// How many Nodes are initialized (provider ID set, taint gone).
+    pub fn initialized_nodes(&self) -> anyhow::Result<usize> {
+        Ok(self
+            .api
+            .store()
+            .list("nodes", None)?
+            .iter()
+            .filter(|n| {
+                n["spec"]["providerID"].is_string()
+                    && !n["spec"]["taints"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().any(|t| t["key"] == TAINT_UNINITIALIZED))
+            })
+            .count())
+    }
+
+    /// Creates switch-type LoadBalancer Services `svc-0000`… `range`.
+    pub fn create_services(&self, range: std::ops::Range<usize>) -> anyhow::Result<()> {
+        for i in range {
+            self.api.store().create(
+                "services",
+                Some("default"),
+                json!({
+                    "metadata": {"name": format!("svc-{i:04}"), "namespace": "default", "annotations": {
+                        "k8s.usacloud.jp/load-balancer-type": "switch",
+                        "k8s.usacloud.jp/load-balancer-ip-range": NODE_NETWORK,
+                        "k8s.usacloud.jp/load-balancer-assign-ip-range": ASSIGN_RANGE,
+                        "k8s.usacloud.jp/load-balancer-assign-default-gateway": GATEWAY,
+                    }},
+                    "spec": {"type": "LoadBalancer", "selector": {"app": format!("svc-{i:04}")},
+                             "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30080}]}
+                }),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The Services with an ingress IP, by name.
+    pub fn services_with_ip(&self) -> anyhow::Result<BTreeMap<String, String>> {
+        Ok(self
+            .api
+            .store()
+            .list("services", Some("default"))?
+            .iter()
+            .filter_map(|s| {
+                let ip = s["status"]["loadBalancer"]["ingress"][0]["ip"].as_str()?;
+                Some((s["metadata"]["name"].as_str()?.to_owned(), ip.to_owned()))
+            })
+            .collect())
+    }
+
+    /// Every load-balancer appliance, from the simulator's state (no API call, so nothing is
+    /// counted).
+    pub fn appliances(&self) -> Vec<ApplianceView> {
+        let dump = self.sim.handle().dump();
+        dump["appliances"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, a)| ApplianceView::of(a))
+            .collect()
+    }
+
+    /// API calls the simulator served since the last [`World::clear_calls`], by "METHOD
+    /// template".
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        let mut by_op = BTreeMap::new();
+        for c in self.sim.handle().counters() {
+            *by_op.entry(format!("{} {}", c.method, c.path)).or_default() += c.count;
+        }
+        by_op
+    }
+
+    /// Forgets the calls counted so far.
+    pub fn clear_calls(&self) {
+        self.sim.handle().clear_counters();
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What the bench needs of an appliance.
+#[derive(Debug, Clone)]
+pub struct ApplianceView {
+    /// Appliance ID.
+    pub id: u64,
+    /// The first virtual IP.
+    pub vip: Option<String>,
+    /// Powered up.
+    pub up: bool,
+    /// The first virtual IP's real servers, sorted.
+    pub real_servers: Vec<String>,
+}
+
+impl ApplianceView {
+    /// From the simulator's state dump (`settings` is `{"kind": "load_balancer", "value": [...]}`).
+    fn of(a: &Value) -> ApplianceView {
+        let first = &a["settings"]["value"][0];
+        let mut real_servers: Vec<String> = first["servers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["ip"].as_str().map(str::to_owned))
+            .collect();
+        real_servers.sort();
+        ApplianceView {
+            id: a["id"].as_u64().unwrap_or_default(),
+            vip: first["vip"].as_str().map(str::to_owned),
+            up: a["power"]["status"] == "up",
+            real_servers,
+        }
+    }
+}
+
+/// A scenario with the `@k8s` switch and servers `range`.
+fn scenario(range: std::ops::Range<usize>) -> anyhow::Result<Scenario> {
+    let servers: Vec<Value> = range
+        .map(|i| {
+            json!({"name": node_name(i),
+                   "nics": [{"switch": "k8s-net", "ip": node_ip(i).to_string(), "prefix_len": 16}]})
+        })
+        .collect();
+    let doc = json!({
+        "zone": "is1a",
+        "switches": [{"name": "k8s-net", "tags": ["@k8s"], "network": NODE_NETWORK, "default_route": GATEWAY}],
+        "servers": servers,
+    });
+    Scenario::parse(&doc.to_string()).map_err(|e| anyhow::anyhow!("scenario: {e}"))
+}
+
+/// Builds the controller binary (production features, this bench's profile) and returns its
+/// path.
+pub fn build_controller() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .context("bench executable without a directory")?;
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--quiet",
+        "-p",
+        "sakura-ccm",
+        "--bin",
+        "sakura-cloud-controller-manager",
+        "--no-default-features",
+    ]);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().context("running cargo build")?;
+    if !status.success() {
+        bail!("building the controller failed");
+    }
+    Ok(profile_dir.join("sakura-cloud-controller-manager"))
+}
+
+/// The controller process.
+pub struct Controller {
+    child: Child,
+    started: Instant,
+}
+
+impl Controller {
+    /// Starts the controller against `world` with `args` added to the defaults.
+    pub fn start(binary: &Path, world: &World, args: &[String]) -> anyhow::Result<Controller> {
+        let log = std::fs::File::create(world.dir.join("controller.log"))?;
+        let child = Command::new(binary)
+            .env_clear()
+            .env("SAKURACLOUD_ACCESS_TOKEN", world.sim.token())
+            .env("SAKURACLOUD_ACCESS_TOKEN_SECRET", world.sim.secret())
+            .env("SAKURACLOUD_ZONE", "is1a")
+            .env("SAKURACLOUD_API_ROOT_URL", world.sim.base_url())
+            .env("SAKURACLOUD_CLUSTER_ID", "bench")
+            .env("RUST_LOG", "warn")
+            .arg("--cloud-provider=sakuracloud")
+            .arg(format!(
+                "--kubeconfig={}",
+                world.dir.join("kubeconfig").display()
+            ))
+            .arg("--leader-elect=false")
+            .arg("--secure-port=0")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting the controller")?;
+        Ok(Controller {
+            child,
+            started: Instant::now(),
+        })
+    }
+
+    /// Time since start.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Peak resident set size (bytes) and CPU seconds so far, from `/proc`.
+    pub fn footprint(&self) -> anyhow::Result<(u64, f64)> {
+        let pid = self.child.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let hwm_kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .context("VmHWM missing from /proc/<pid>/status")?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // Fields after the command name (which may contain spaces) start at field 3.
+        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
+        let cpu = (ticks(11) + ticks(12)) as f64 / clock_ticks_per_second();
+        Ok((hwm_kb * 1024, cpu))
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `sysconf(_SC_CLK_TCK)`, asked of `getconf` (100 on Linux in practice).
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Polls `check` every 50 ms until it holds or `within` passes; the time it took.
+pub async fn until<F>(what: &str, within: Duration, mut check: F) -> anyhow::Result<Duration>
+where
+    F: FnMut() -> anyhow::Result<bool>,
+{
+    let started = Instant::now();
+    loop {
+        if check()? {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > within {
+            bail!("timed out after {within:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
