@@ -127,10 +127,13 @@ impl ResourceDef {
     }
 }
 
-/// The resources a cloud-controller-manager touches, with upstream scope and subresources.
+/// The resources a cloud-controller-manager touches, and those `doctor` reads (workloads and
+/// RBAC, stored and served only: nothing runs Deployments or enforces RBAC), with upstream scope
+/// and subresources.
 ///
-/// None of these core resources tracks `generation` upstream (the real server leaves
-/// `metadata.generation` unset on Services and Nodes), so neither does the fake; add your own
+/// None of the core resources tracks `generation` upstream (the real server leaves
+/// `metadata.generation` unset on Services and Nodes), so neither does the fake; Deployments and
+/// DaemonSets do, as upstream. Add your own
 /// [`ResourceDef`] with [`ResourceDef::with_generation`] to model a CRD that does.
 pub fn default_resources() -> Vec<ResourceDef> {
     vec![
@@ -175,6 +178,36 @@ pub fn default_resources() -> Vec<ResourceDef> {
                 "type",
             ]),
         ResourceDef::new("coordination.k8s.io", "v1", "Lease", "leases", true),
+        ResourceDef::new("apps", "v1", "Deployment", "deployments", true)
+            .with_status(StatusOnCreate::Drop)
+            .with_generation()
+            .with_short_names(&["deploy"]),
+        ResourceDef::new("apps", "v1", "DaemonSet", "daemonsets", true)
+            .with_status(StatusOnCreate::Drop)
+            .with_generation()
+            .with_short_names(&["ds"]),
+        ResourceDef::new(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRole",
+            "clusterroles",
+            false,
+        ),
+        ResourceDef::new(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            false,
+        ),
+        ResourceDef::new("rbac.authorization.k8s.io", "v1", "Role", "roles", true),
+        ResourceDef::new(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "RoleBinding",
+            "rolebindings",
+            true,
+        ),
         ResourceDef::new(
             "discovery.k8s.io",
             "v1",
@@ -331,7 +364,13 @@ mod tests {
             .collect();
         assert_eq!(
             gnames,
-            vec!["events.k8s.io", "coordination.k8s.io", "discovery.k8s.io"]
+            vec![
+                "events.k8s.io",
+                "coordination.k8s.io",
+                "apps",
+                "rbac.authorization.k8s.io",
+                "discovery.k8s.io"
+            ]
         );
         assert!(api_group_doc(&defs, "nope.io").is_none());
         assert!(api_resource_list(&defs, "coordination.k8s.io", "v2").is_none());

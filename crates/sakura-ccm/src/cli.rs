@@ -28,4 +28,7 @@ pub enum Command {
     /// on loopback, create a LoadBalancer Service and tell what happens.
     #[cfg(feature = "sandbox")]
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Check the SAKURA Cloud account and the cluster for known set-up problems and say what
+    /// to fix (read-only). Exit code 0: no problem; 1: a check failed; 2: cannot start.
+    Doctor(crate::doctor::DoctorArgs),
 }

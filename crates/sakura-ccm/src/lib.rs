@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod cloud;
 pub mod config;
+pub mod doctor;
 pub mod provider;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

@@ -2,7 +2,7 @@
 //!
 //! Without a subcommand it runs the controllers (the standard cloud-controller-manager flags,
 //! configuration from the environment and `--cloud-config`). `sandbox` runs the whole system on
-//! loopback against the simulator.
+//! loopback against the simulator; `doctor` checks an account and a cluster, read-only.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -35,6 +35,11 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Some(Command::Doctor(args)) => {
+            // The report is the output; logs only when asked (RUST_LOG).
+            init_logging("error");
+            run_doctor(&args)
         }
         None => {
             init_logging(cli.ccm.log_directive());
@@ -90,6 +95,27 @@ fn run_controller(options: CcmOptions) -> anyhow::Result<()> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+fn run_doctor(args: &sakura_ccm::doctor::DoctorArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("starting the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut stdout = std::io::stdout();
+    match runtime.block_on(sakura_ccm::doctor::run_command(args, &mut stdout)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("writing the report: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 #[cfg(feature = "sandbox")]
