@@ -26,7 +26,7 @@ struct Cli {
     /// 1000, 5000; steady/churn: the first).
     #[arg(long)]
     nodes: Vec<usize>,
-    /// LoadBalancer Services (lb-create default 10; steady/churn default 200).
+    /// LoadBalancer Services (lb-create: default 1, then 10; steady/churn: default 200).
     #[arg(long)]
     services: Option<usize>,
     /// Simulated latency of every SAKURA Cloud API call.
@@ -154,8 +154,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     if all || cli.scenario == Which::LbCreate {
-        let services = cli.services.unwrap_or(if cli.quick { 3 } else { 10 });
-        outcomes.push(progress(scenarios::lb_create(&params, 10, services).await?));
+        // One Service alone shows the create path; several at once show the queueing behind
+        // the client's rate limit.
+        let counts = match cli.services {
+            Some(m) => vec![m],
+            None if cli.quick => vec![1, 3],
+            None => vec![1, 10],
+        };
+        for m in counts {
+            outcomes.push(progress(scenarios::lb_create(&params, 10, m).await?));
+        }
     }
     if all || cli.scenario == Which::Steady || cli.scenario == Which::Churn {
         let (steady, churn) = scenarios::steady_and_churn(

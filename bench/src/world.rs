@@ -191,14 +191,20 @@ pub struct ApplianceView {
     pub vip: Option<String>,
     /// Powered up.
     pub up: bool,
-    /// The first virtual IP's real servers, sorted.
+    /// The first virtual IP's real servers in effect, sorted.
     pub real_servers: Vec<String>,
 }
 
 impl ApplianceView {
-    /// From the simulator's state dump (`settings` is `{"kind": "load_balancer", "value": [...]}`).
+    /// From the simulator's state dump (`{"kind": "load_balancer", "value": [...]}`): the
+    /// settings in effect (`applied`, set by creation and each config apply), not merely saved.
     fn of(a: &Value) -> ApplianceView {
-        let first = &a["settings"]["value"][0];
+        let effective = if a["applied"].is_null() {
+            &a["settings"]
+        } else {
+            &a["applied"]
+        };
+        let first = &effective["value"][0];
         let mut real_servers: Vec<String> = first["servers"]
             .as_array()
             .into_iter()
@@ -234,6 +240,11 @@ fn scenario(range: std::ops::Range<usize>) -> anyhow::Result<Scenario> {
 /// Builds the controller binary (production features, this bench's profile) and returns its
 /// path.
 pub fn build_controller() -> anyhow::Result<PathBuf> {
+    // BENCH_CONTROLLER_BINARY: measure that binary instead (e.g. one built with symbols for a
+    // profiler).
+    if let Some(path) = std::env::var_os("BENCH_CONTROLLER_BINARY") {
+        return Ok(PathBuf::from(path));
+    }
     let exe = std::env::current_exe()?;
     let profile_dir = exe
         .parent()
@@ -270,7 +281,19 @@ impl Controller {
     /// Starts the controller against `world` with `args` added to the defaults.
     pub fn start(binary: &Path, world: &World, args: &[String]) -> anyhow::Result<Controller> {
         let log = std::fs::File::create(world.dir.join("controller.log"))?;
-        let child = Command::new(binary)
+        // BENCH_CONTROLLER_WRAPPER (e.g. "valgrind --tool=massif") runs the controller under a
+        // profiler; the footprint is then the profiler's.
+        let wrapper = std::env::var("BENCH_CONTROLLER_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut cmd = match words.next() {
+            Some(program) => {
+                let mut cmd = Command::new(program);
+                cmd.args(words).arg(binary);
+                cmd
+            }
+            None => Command::new(binary),
+        };
+        let child = cmd
             .env_clear()
             .env("SAKURACLOUD_ACCESS_TOKEN", world.sim.token())
             .env("SAKURACLOUD_ACCESS_TOKEN_SECRET", world.sim.secret())
@@ -329,6 +352,18 @@ impl Controller {
 
 impl Drop for Controller {
     fn drop(&mut self) {
+        // SIGTERM first: the controller stops cleanly (and a profiler wrapping it writes its
+        // report); SIGKILL if it has not exited within 10 s.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

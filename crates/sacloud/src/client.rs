@@ -160,11 +160,17 @@ impl Client {
     /// Sends a request, retrying when allowed (see [`crate::retry`]), and decodes the JSON
     /// response object.
     pub(crate) async fn call(&self, request: &Request) -> Result<Map<String, Value>, Error> {
+        let body = self.call_raw(request).await?;
+        decode_object(method_name(&request.method), &request.path, &body)
+    }
+
+    /// [`Client::call`] without decoding: the success body's bytes.
+    async fn call_raw(&self, request: &Request) -> Result<Vec<u8>, Error> {
         let method = method_name(&request.method);
         let mut retries = 0u32;
         loop {
             match self.attempt(request, retries).await {
-                Ok(body) => return decode_object(method, &request.path, &body),
+                Ok(body) => return Ok(body),
                 Err(error) => {
                     let delay = retry_delay(
                         &self.inner.config.retry,
@@ -302,14 +308,29 @@ impl Client {
         .map_err(|e| Error::InvalidRequest(format!("encoding find request: {e}")))?;
         let mut request = Request::new(Method::GET, resource, resource.to_owned());
         request.query = Some(query);
-        let mut body = self.call(&request).await?;
-        let items: Vec<T> = match body.get(key) {
-            // The API answers `null` rather than `[]` for some empty results.
-            None | Some(Value::Null) => Vec::new(),
-            Some(_) => take(&mut body, key, "GET", resource)?,
-        };
-        let total = match body.get("Total") {
-            Some(v) => crate::wire::StringNumber::deserialize_value(v)
+        let body = self.call_raw(&request).await?;
+        // Straight from the bytes into the items: a listing of thousands of servers never
+        // exists as a `serde_json::Value` tree (several times the size of the typed items).
+        let mut de = serde_json::Deserializer::from_slice(&body);
+        let (items, total) = serde::de::DeserializeSeed::deserialize(
+            PageSeed::<T> {
+                key,
+                items: std::marker::PhantomData,
+            },
+            &mut de,
+        )
+        .and_then(|page| de.end().map(|()| page))
+        .map_err(|e| {
+            decode_error(
+                "GET",
+                resource,
+                format!("{e}; body starts with: {}", body_excerpt(&body)),
+            )
+        })?;
+        // The API answers `null` rather than `[]` for some empty results.
+        let items = items.unwrap_or_default();
+        let total = match total {
+            Some(v) => crate::wire::StringNumber::deserialize_value(&v)
                 .map_err(|message| decode_error("GET", resource, format!("Total: {message}")))?,
             None => from + items.len() as u64,
         };
@@ -385,6 +406,44 @@ fn decode_error(method: &'static str, path: &str, message: String) -> Error {
         method,
         path: path.to_owned(),
         message,
+    }
+}
+
+/// Reads a find response: the items under `key` (absent or `null`: none) and the raw `Total`;
+/// every other member is skipped without being built.
+struct PageSeed<'k, T> {
+    key: &'k str,
+    items: std::marker::PhantomData<T>,
+}
+
+impl<'de, T: DeserializeOwned> serde::de::DeserializeSeed<'de> for PageSeed<'_, T> {
+    type Value = (Option<Vec<T>>, Option<Value>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for PageSeed<'_, T> {
+    type Value = (Option<Vec<T>>, Option<Value>);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a JSON object with {:?}", self.key)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut items = None;
+        let mut total = None;
+        while let Some(name) = map.next_key::<String>()? {
+            if name == self.key {
+                items = map.next_value::<Option<Vec<T>>>()?;
+            } else if name == "Total" {
+                total = Some(map.next_value::<Value>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok((items, total))
     }
 }
 

@@ -89,6 +89,27 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
 }
 
 impl Error {
+    /// The error without the API's per-request `serial`: the same failure reads the same each
+    /// time (Kubernetes events are counted by their text), while `Display` keeps the serial
+    /// for logs and support requests.
+    pub fn summary(&self) -> String {
+        match self {
+            Error::Api(e) => format!(
+                "SAKURA Cloud API {} {}: {} {}: {}",
+                e.method, e.path, e.status, e.envelope.error_code, e.envelope.error_msg
+            ),
+            other => other.to_string(),
+        }
+    }
+
+    /// The API's `serial` of the failed request, for errors the API answered.
+    pub fn serial(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => Some(e.envelope.serial.as_str()),
+            _ => None,
+        }
+    }
+
     /// The HTTP status, for errors the API answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -213,6 +234,11 @@ mod tests {
         assert!(text.contains("409"), "{text}");
         assert!(text.contains("still_creating"), "{text}");
         assert!(text.contains("0123456789abcdef0123456789abcdef"), "{text}");
+        assert_eq!(e.serial(), Some("0123456789abcdef0123456789abcdef"));
+        assert_eq!(
+            e.summary(),
+            "SAKURA Cloud API GET /is1a/api/cloud/1.1/server/1: 409 still_creating: still creating"
+        );
     }
 
     #[test]

@@ -1019,3 +1019,74 @@ async fn the_binary_exits_0_1_2_and_prints_json() {
     assert!(text.contains("SAKURACLOUD_ACCESS_TOKEN"), "{text}");
     assert_eq!(c.writes(), 0);
 }
+
+// ---- the shipped manifests ----
+
+/// The objects of `deploy/manifests/sakura-cloud-controller-manager.yaml` that the fake API
+/// server serves (ServiceAccount and PodDisruptionBudget are not among them).
+fn shipped_objects() -> Vec<(String, Value)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/manifests/sakura-cloud-controller-manager.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.split("\n---")
+        .filter(|doc| {
+            doc.lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        })
+        .map(|doc| serde_saphyr::from_str::<Value>(doc).unwrap())
+        .filter_map(|obj| {
+            let resource = match obj["kind"].as_str()? {
+                "Deployment" => "deployments.apps",
+                "ClusterRole" => "clusterroles.rbac.authorization.k8s.io",
+                "ClusterRoleBinding" => "clusterrolebindings.rbac.authorization.k8s.io",
+                _ => return None,
+            };
+            Some((resource.to_owned(), obj))
+        })
+        .collect()
+}
+
+/// Installed from `deploy/manifests/` as it ships, the controller passes doctor's controller
+/// checks: its workload is found and tolerates the uninitialized taint, and its ClusterRole
+/// grants everything the controller calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_manifests_pass_the_controller_checks() {
+    let c = Cluster::without_controller(SCENARIO).await;
+    let objects = shipped_objects();
+    assert_eq!(
+        objects.len(),
+        3,
+        "Deployment, ClusterRole, ClusterRoleBinding"
+    );
+    for (resource, obj) in objects {
+        let namespace = obj["metadata"]["namespace"].as_str().map(str::to_owned);
+        let name = obj["metadata"]["name"].as_str().unwrap().to_owned();
+        c.api
+            .store()
+            .create(&resource, namespace.as_deref(), obj)
+            .unwrap();
+        if resource == "deployments.apps" {
+            c.api
+                .store()
+                .patch(
+                    &resource,
+                    namespace.as_deref(),
+                    &name,
+                    PatchType::Merge,
+                    &json!({"status": {"replicas": 2, "readyReplicas": 2}}),
+                    Subresource::Status,
+                )
+                .unwrap();
+        }
+    }
+    add_lease(&c, &now());
+    let report = doctor(&c).await;
+    for id in [
+        ids::CONTROLLER_WORKLOAD,
+        ids::CONTROLLER_TOLERATIONS,
+        ids::CONTROLLER_RBAC,
+        ids::CONTROLLER_LEADER,
+    ] {
+        assert_verdict(&report, id, Status::Ok, "");
+    }
+}

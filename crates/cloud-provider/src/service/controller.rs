@@ -141,7 +141,8 @@ impl ServiceSyncError {
 /// What the controller last did successfully for a Service.
 struct Synced {
     service: Arc<Service>,
-    nodes: LoadBalancerNodeSet,
+    /// Shared by every Service synced with the same Nodes (see `shared_node_set`).
+    nodes: Arc<LoadBalancerNodeSet>,
 }
 
 /// The watched state: Services and Nodes as last seen.
@@ -160,6 +161,9 @@ pub struct ServiceController {
     queue: WorkQueue<ServiceKey>,
     cache: Mutex<Cache>,
     synced: Mutex<HashMap<ServiceKey, Synced>>,
+    /// The Node set most recently recorded: Services synced with equal sets share it, so
+    /// memory does not grow with Services × Nodes.
+    last_node_set: Mutex<Arc<LoadBalancerNodeSet>>,
     /// One async lock per Service, so a Node-triggered update and a Service sync never run
     /// for the same Service at once.
     service_locks: Mutex<HashMap<ServiceKey, Arc<tokio::sync::Mutex<()>>>>,
@@ -190,6 +194,7 @@ impl ServiceController {
             config,
             cache: Mutex::default(),
             synced: Mutex::default(),
+            last_node_set: Mutex::default(),
             service_locks: Mutex::default(),
             nodes_changed: Notify::new(),
             stopping: tokio::sync::watch::Sender::new(false),
@@ -356,6 +361,15 @@ impl ServiceController {
         }
     }
 
+    /// `set`, shared with the Services last recorded with an equal set.
+    fn shared_node_set(&self, set: LoadBalancerNodeSet) -> Arc<LoadBalancerNodeSet> {
+        let mut last = lock(&self.last_node_set);
+        if **last != set {
+            *last = Arc::new(set);
+        }
+        Arc::clone(&last)
+    }
+
     /// The Nodes that may back load balancers, sorted by name.
     fn eligible_nodes(&self) -> Vec<Node> {
         lock(&self.cache)
@@ -502,12 +516,12 @@ impl ServiceController {
                 )
                 .await;
         }
-        let synced_nodes: LoadBalancerNodeSet = nodes.iter().map(load_balancer_node).collect();
+        let synced_nodes = self.shared_node_set(nodes.iter().map(load_balancer_node).collect());
         lock(&self.synced).insert(
             key,
             Synced {
                 service: Arc::new(service),
-                nodes: synced_nodes.clone(),
+                nodes: Arc::clone(&synced_nodes),
             },
         );
         // Nodes that changed while the provider worked were not seen by the node sync (this
@@ -517,7 +531,7 @@ impl ServiceController {
             .iter()
             .map(load_balancer_node)
             .collect();
-        if now != synced_nodes {
+        if now != *synced_nodes {
             self.nodes_changed.notify_one();
         }
         Ok(())
@@ -734,10 +748,10 @@ impl ServiceController {
     /// Nodes (upstream `nodeSyncService`). Returns how many `update` calls were made.
     pub async fn sync_nodes(&self) -> usize {
         let nodes = self.eligible_nodes();
-        let set: LoadBalancerNodeSet = nodes.iter().map(load_balancer_node).collect();
+        let set = self.shared_node_set(nodes.iter().map(load_balancer_node).collect());
         let stale: Vec<ServiceKey> = lock(&self.synced)
             .iter()
-            .filter(|(_, s)| s.nodes != set)
+            .filter(|(_, s)| *s.nodes != *set)
             .map(|(k, _)| k.clone())
             .collect();
         let nodes = &nodes;
@@ -754,12 +768,14 @@ impl ServiceController {
         &self,
         key: &ServiceKey,
         nodes: &[Node],
-        set: &LoadBalancerNodeSet,
+        set: &Arc<LoadBalancerNodeSet>,
     ) -> bool {
         let service_lock = self.service_lock(key);
         let _guard = service_lock.lock().await;
         let current = lock(&self.cache).services.get(key).cloned();
-        let still_stale = lock(&self.synced).get(key).is_some_and(|s| &s.nodes != set);
+        let still_stale = lock(&self.synced)
+            .get(key)
+            .is_some_and(|s| *s.nodes != **set);
         let Some(service) = current else {
             return false;
         };
@@ -795,7 +811,7 @@ impl ServiceController {
                         .await;
                 }
                 if let Some(s) = lock(&self.synced).get_mut(key) {
-                    s.nodes = set.clone();
+                    s.nodes = Arc::clone(set);
                 }
                 true
             }

@@ -46,9 +46,18 @@ pub fn map_api_error(
     }
 }
 
-/// A failed API call, with what was being done.
+/// A failed API call, with what was being done. The message (an Event's note) leaves out the
+/// API's per-request serial, so that repeated failures count up one Event series instead of
+/// starting a new one each time; the serial is logged here, for support requests.
 pub fn api_error(what: &str, err: &sacloud::Error) -> ProviderError {
-    map_api_error(err.status(), err.retry_after(), format!("{what}: {err}"))
+    if let Some(serial) = err.serial() {
+        tracing::warn!(serial, error = %err.summary(), "{what}");
+    }
+    map_api_error(
+        err.status(),
+        err.retry_after(),
+        format!("{what}: {}", err.summary()),
+    )
 }
 
 /// A Node's server, owned (independent of the listing it came from).

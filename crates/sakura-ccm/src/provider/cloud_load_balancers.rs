@@ -19,7 +19,10 @@ use cloud_provider::provider::{
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
 use sacloud::api::common::{Availability, InstanceStatus};
 use sacloud::api::load_balancer::LOAD_BALANCER_CLASS;
-use sacloud::{Client, Filter, Id, LoadBalancer, LoadBalancerCreate, LoadBalancerUpdate, Switch};
+use sacloud::{
+    Client, Filter, Id, Internet, LoadBalancer, LoadBalancerCreate, LoadBalancerUpdate, Server,
+    Switch,
+};
 
 use super::annotations::{LoadBalancerOptions, Placement, errors_event, parse_service};
 use super::cidr::Ipv4Cidr;
@@ -194,7 +197,10 @@ fn options(service: &Service) -> Result<LoadBalancerOptions, ProviderError> {
 /// an error.
 fn write_error(what: &str, err: &sacloud::Error, poll: Duration) -> ProviderError {
     if err.is_conflict() {
-        return ProviderError::retry_after(poll, format!("{what}: {err}; trying again shortly"));
+        return ProviderError::retry_after(
+            poll,
+            format!("{what}: {}; trying again shortly", err.summary()),
+        );
     }
     api_error(what, err)
 }
@@ -215,6 +221,12 @@ pub struct SakuraLoadBalancers {
     poll_interval: Duration,
     /// Every appliance of the zone, any class.
     appliances: SharedListing<Vec<LoadBalancer>>,
+    /// Every server of the zone (their addresses are taken on the appliances' networks).
+    servers: SharedListing<Vec<Server>>,
+    /// Routers tagged `@k8s`.
+    routers: SharedListing<Vec<Internet>>,
+    /// Switches tagged `@k8s` (a router's switch carries the router's tags).
+    switches: SharedListing<Vec<Switch>>,
     /// One lock per switch: address and VRID allocation on a switch happen one at a time.
     switch_locks: StdMutex<HashMap<Id, Arc<tokio::sync::Mutex<()>>>>,
     /// Appliances whose saved settings may not be applied yet (the apply call failed).
@@ -230,14 +242,21 @@ impl SakuraLoadBalancers {
             cluster_id: cluster_id.filter(|id| !id.is_empty()),
             poll_interval: DEFAULT_POLL_INTERVAL,
             appliances: SharedListing::new(DEFAULT_MAX_AGE),
+            servers: SharedListing::new(DEFAULT_MAX_AGE),
+            routers: SharedListing::new(DEFAULT_MAX_AGE),
+            switches: SharedListing::new(DEFAULT_MAX_AGE),
             switch_locks: StdMutex::new(HashMap::new()),
             unapplied: StdMutex::new(HashSet::new()),
         }
     }
 
-    /// How long one appliance listing answers Services (zero: every call lists again).
+    /// How long one listing (appliances, servers, tagged routers and switches) answers
+    /// Services (zero: every call lists again). Allocation always lists appliances anew.
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
         self.appliances = SharedListing::new(max_age);
+        self.servers = SharedListing::new(max_age);
+        self.routers = SharedListing::new(max_age);
+        self.switches = SharedListing::new(max_age);
         self
     }
 
@@ -261,6 +280,32 @@ impl SakuraLoadBalancers {
                     .find_appliances(&Filter::new())
                     .await
                     .map_err(|e| api_error("listing appliances", &e))
+            })
+            .await
+    }
+
+    async fn tagged_routers(
+        &self,
+    ) -> Result<Arc<super::listing::Listed<Vec<Internet>>>, ProviderError> {
+        self.routers
+            .get(Freshness::MaxAge, || async {
+                self.client
+                    .find_internets(&Filter::new().tags_all([TAG_K8S]))
+                    .await
+                    .map_err(|e| api_error("listing routers tagged @k8s", &e))
+            })
+            .await
+    }
+
+    async fn tagged_switches(
+        &self,
+    ) -> Result<Arc<super::listing::Listed<Vec<Switch>>>, ProviderError> {
+        self.switches
+            .get(Freshness::MaxAge, || async {
+                self.client
+                    .find_switches(&Filter::new().tags_all([TAG_K8S]))
+                    .await
+                    .map_err(|e| api_error("listing switches tagged @k8s", &e))
             })
             .await
     }
@@ -535,22 +580,27 @@ impl SakuraLoadBalancers {
         &self,
         options: &LoadBalancerOptions,
     ) -> Result<ChosenNetwork, ProviderError> {
-        let tagged = Filter::new().tags_all([TAG_K8S]);
         match &options.placement {
             Placement::Internet { router_selector } => {
-                let routers = self
-                    .client
-                    .find_internets(&tagged)
-                    .await
-                    .map_err(|e| api_error("listing routers tagged @k8s", &e))?;
-                let router =
-                    select_network(&routers, NetworkKind::Router, router_selector.as_deref())
-                        .map_err(|e| ProviderError::from_event(e.event()))?;
-                let switch = self
-                    .client
-                    .read_switch(router.switch.id)
-                    .await
-                    .map_err(|e| api_error(&format!("reading switch {}", router.switch.id), &e))?;
+                let routers = self.tagged_routers().await?;
+                let router = select_network(
+                    &routers.items,
+                    NetworkKind::Router,
+                    router_selector.as_deref(),
+                )
+                .map_err(|e| ProviderError::from_event(e.event()))?;
+                let listed = self.tagged_switches().await?;
+                let switch = match listed.items.iter().find(|s| s.id == router.switch.id) {
+                    Some(switch) => switch.clone(),
+                    // Tags on the router's switch can differ from the router's: read it.
+                    None => self
+                        .client
+                        .read_switch(router.switch.id)
+                        .await
+                        .map_err(|e| {
+                            api_error(&format!("reading switch {}", router.switch.id), &e)
+                        })?,
+                };
                 Ok(ChosenNetwork {
                     pool: router_pool(&switch),
                     described: format!("switch+router {:?} (ID {})", router.name, router.id),
@@ -561,14 +611,13 @@ impl SakuraLoadBalancers {
                 switch_selector,
                 network,
             } => {
-                let switches = self
-                    .client
-                    .find_switches(&tagged)
-                    .await
-                    .map_err(|e| api_error("listing switches tagged @k8s", &e))?;
-                let switch =
-                    select_network(&switches, NetworkKind::Switch, switch_selector.as_deref())
-                        .map_err(|e| ProviderError::from_event(e.event()))?;
+                let switches = self.tagged_switches().await?;
+                let switch = select_network(
+                    &switches.items,
+                    NetworkKind::Switch,
+                    switch_selector.as_deref(),
+                )
+                .map_err(|e| ProviderError::from_event(e.event()))?;
                 Ok(ChosenNetwork {
                     pool: switch_pool(network),
                     described: format!("switch {:?} (ID {})", switch.name, switch.id),
@@ -593,20 +642,25 @@ impl SakuraLoadBalancers {
         let lock = self.switch_lock(chosen.switch.id);
         let _allocating = lock.lock().await;
         let locked_at = Instant::now();
-        let (listed, servers) =
-            tokio::try_join!(self.appliances(Freshness::StartedAfter(locked_at)), async {
+        // Appliances anew (another writer must be seen before allocating); servers may be a
+        // few seconds old: an address a brand-new server took meanwhile is refused by the API
+        // and the next attempt lists again.
+        let (listed, servers) = tokio::try_join!(
+            self.appliances(Freshness::StartedAfter(locked_at)),
+            self.servers.get(Freshness::MaxAge, || async {
                 self.client
                     .find_servers(&Filter::new())
                     .await
                     .map_err(|e| api_error("listing servers", &e))
-            })?;
+            })
+        )?;
         if let Some((appliance, ownership)) = self.pick(&listed.items, identity, events) {
             return self
                 .reconcile_existing(service, options, nodes, appliance, ownership, events)
                 .await;
         }
 
-        let used = used_addresses(&servers, &listed.items, &chosen.switch, &[]);
+        let used = used_addresses(&servers.items, &listed.items, &chosen.switch, &[]);
         let allocation = allocate(
             &chosen.pool,
             &used,
