@@ -21,6 +21,8 @@ pub struct Config {
     pub shutdown_delay: Duration,
     /// Where state is persisted, if anywhere.
     pub state_file: Option<PathBuf>,
+    /// The permission level `auth-status` reports.
+    pub permission: String,
 }
 
 /// Everything the handlers share. Separate locks so fault decisions and counters never wait for

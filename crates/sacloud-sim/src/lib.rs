@@ -59,6 +59,6 @@ pub use scenario::{
     SwitchSpec,
 };
 pub use sim::{
-    DEFAULT_BOOT_DELAY, DEFAULT_SECRET, DEFAULT_SHUTDOWN_DELAY, DEFAULT_TOKEN, RunningSimulator,
-    SimHandle, Simulator, SimulatorBuilder,
+    DEFAULT_BOOT_DELAY, DEFAULT_PERMISSION, DEFAULT_SECRET, DEFAULT_SHUTDOWN_DELAY, DEFAULT_TOKEN,
+    RunningSimulator, SimHandle, Simulator, SimulatorBuilder,
 };

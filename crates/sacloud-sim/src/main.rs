@@ -53,6 +53,11 @@ struct Cli {
     #[arg(long, env = "SACLOUD_SIM_SEED")]
     seed: Option<u64>,
 
+    /// The API key's permission level `auth-status` reports (create, arrange, view, ...); every
+    /// request is still served.
+    #[arg(long, env = "SACLOUD_SIM_PERMISSION", default_value = sacloud_sim::DEFAULT_PERMISSION)]
+    permission: String,
+
     /// Log filter (tracing-subscriber EnvFilter syntax), e.g. info or sacloud_sim=debug.
     #[arg(long, env = "SACLOUD_SIM_LOG", default_value = "info")]
     log: String,
@@ -63,7 +68,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         .listen(cli.listen)
         .credentials(cli.token, cli.secret)
         .boot_delay(cli.boot_delay)
-        .shutdown_delay(cli.shutdown_delay);
+        .shutdown_delay(cli.shutdown_delay)
+        .permission(cli.permission);
     if let Some(path) = &cli.scenario {
         builder = builder.scenario(Scenario::from_file(path).map_err(|e| e.to_string())?);
     }

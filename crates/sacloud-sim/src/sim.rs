@@ -43,9 +43,13 @@ impl Simulator {
             scenario: None,
             state_file: None,
             seed: None,
+            permission: DEFAULT_PERMISSION.to_owned(),
         }
     }
 }
+
+/// The API key's permission level `auth-status` reports by default.
+pub const DEFAULT_PERMISSION: &str = "create";
 
 /// Configures a simulator before it starts.
 #[derive(Debug, Clone)]
@@ -58,6 +62,7 @@ pub struct SimulatorBuilder {
     scenario: Option<Scenario>,
     state_file: Option<PathBuf>,
     seed: Option<u64>,
+    permission: String,
 }
 
 impl SimulatorBuilder {
@@ -98,6 +103,13 @@ impl SimulatorBuilder {
         self
     }
 
+    /// The permission level `auth-status` reports (`create`, `arrange`, `view`, ...). Only
+    /// reported: every request is still served, as with a key that has `create`.
+    pub fn permission(mut self, permission: impl Into<String>) -> Self {
+        self.permission = permission.into();
+        self
+    }
+
     /// Seed the random source (error serials, fault rates, jitter) for reproducible runs.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -134,6 +146,7 @@ impl SimulatorBuilder {
                 boot_delay: self.boot_delay,
                 shutdown_delay: self.shutdown_delay,
                 state_file: self.state_file,
+                permission: self.permission,
             },
         });
         let listener = tokio::net::TcpListener::bind(self.listen)

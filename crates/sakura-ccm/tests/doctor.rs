@@ -378,6 +378,35 @@ async fn refused_credentials_fail_and_nothing_else_is_asked() {
     assert_eq!(report.exit_code(), 1);
 }
 
+/// An API key that may only view (or arrange) cannot create load balancers: the controller
+/// would refuse to start, and doctor says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_only_api_key_fails_the_permission_check() {
+    let c = healthy(SCENARIO).await;
+    let view_only = sacloud_sim::Simulator::builder()
+        .credentials("sim-token", "sim-secret")
+        .permission("view")
+        .scenario(Scenario::parse(SCENARIO).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let report = doctor::run(&support::cloud_client(&view_only), &c.kube, &options()).await;
+    assert_verdict(
+        &report,
+        ids::CLOUD_PERMISSION,
+        Status::Fail,
+        "permission \"view\" is too low",
+    );
+    assert_eq!(report.exit_code(), 1);
+    assert!(
+        view_only
+            .handle()
+            .counters()
+            .iter()
+            .all(|c| c.method == "GET")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_zone_fails() {
     let c = healthy(SCENARIO).await;

@@ -33,6 +33,16 @@ pub struct Simulator {
 impl Simulator {
     /// Starts the simulator with `scenario` (YAML) and the given appliance boot time.
     pub fn start(dir: &Path, scenario: &str, boot_delay: Duration) -> Simulator {
+        Simulator::start_with(dir, scenario, boot_delay, &[])
+    }
+
+    /// [`Simulator::start`] with extra command-line arguments (e.g. `--permission=view`).
+    pub fn start_with(
+        dir: &Path,
+        scenario: &str,
+        boot_delay: Duration,
+        extra: &[&str],
+    ) -> Simulator {
         // reqwest is built without a default crypto provider (one provider per binary): ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let file = dir.join("scenario.yaml");
@@ -44,7 +54,8 @@ impl Simulator {
             .arg(format!("--scenario={}", file.display()))
             // Fault rates and error serials reproducible from run to run.
             .args(["--seed", "2026"])
-            .args(["--token", TOKEN, "--secret", SECRET, "--log", "warn"]);
+            .args(["--token", TOKEN, "--secret", SECRET, "--log", "warn"])
+            .args(extra);
         let (process, line) = Process::spawn_reading_first_line(dir, "sacloud-sim", cmd);
         let url = line
             .strip_prefix("sacloud-sim listening on ")

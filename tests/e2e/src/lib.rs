@@ -174,8 +174,18 @@ pub struct World {
 impl World {
     /// Starts the simulator with `scenario` (appliance boot `boot_delay`) and the API server.
     pub async fn start(test: &str, scenario: &str, boot_delay: Duration) -> World {
+        World::start_with_sim_args(test, scenario, boot_delay, &[]).await
+    }
+
+    /// [`World::start`] with extra simulator arguments.
+    pub async fn start_with_sim_args(
+        test: &str,
+        scenario: &str,
+        boot_delay: Duration,
+        sim_args: &[&str],
+    ) -> World {
         let dir = test_dir(test);
-        let sim = Simulator::start(&dir, scenario, boot_delay);
+        let sim = Simulator::start_with(&dir, scenario, boot_delay, sim_args);
         let api = ApiServer::start(&dir).await;
         World { dir, sim, api }
     }

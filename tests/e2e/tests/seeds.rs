@@ -221,3 +221,18 @@ servers:
     .await;
     assert_eq!(lb.settings.load_balancer.len(), 1);
 }
+
+/// An API key that may only view: the controller refuses to start (exit 1) and says which
+/// permission it needs and how to run without load balancers, instead of failing later on
+/// every Service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_only_api_key_stops_the_start_with_a_clear_message() {
+    let world =
+        World::start_with_sim_args("view-only", SCENARIO, BOOT, &["--permission=view"]).await;
+    let mut ccm = world.controller("ccm");
+    let status = ccm.process.wait_exit(CONVERGE);
+    assert_eq!(status.code(), Some(1));
+    let log = ccm.process.log_text();
+    assert!(log.contains(r#"permission is "view""#), "{log}");
+    assert!(log.contains("SAKURACLOUD_DISABLE_LOAD_BALANCER"), "{log}");
+}

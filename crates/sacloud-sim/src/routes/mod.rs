@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 /// Per-request context.
 #[derive(Clone, Copy, Debug)]
-pub struct Ctx {
+pub struct Ctx<'a> {
     /// Zone from the URL.
     pub zone: &'static Zone,
     /// ID rendering.
@@ -30,6 +30,8 @@ pub struct Ctx {
     pub boot_ms: u64,
     /// Shutdown delay in ms.
     pub shutdown_ms: u64,
+    /// The permission level `auth-status` reports.
+    pub permission: &'a str,
 }
 
 /// A successful answer.
@@ -130,7 +132,7 @@ fn auth_status(ctx: &Ctx) -> Handled {
         "IsAPIKey": true,
         "Member": {"Class": "member", "Code": "sim00000", "Errors": null},
         "OperationPenalty": "none",
-        "Permission": "create",
+        "Permission": ctx.permission,
         "RESTFilter": null,
         "User": null,
         "is_ok": true,
