@@ -138,6 +138,12 @@ impl ServiceSyncError {
     }
 }
 
+/// Whether two recorded Node sets are equal; sets shared through `shared_node_set` compare by
+/// pointer, so a node sync over many Services does not compare every set entry by entry.
+fn same_node_set(a: &Arc<LoadBalancerNodeSet>, b: &Arc<LoadBalancerNodeSet>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
 /// What the controller last did successfully for a Service.
 struct Synced {
     service: Arc<Service>,
@@ -751,7 +757,7 @@ impl ServiceController {
         let set = self.shared_node_set(nodes.iter().map(load_balancer_node).collect());
         let stale: Vec<ServiceKey> = lock(&self.synced)
             .iter()
-            .filter(|(_, s)| *s.nodes != *set)
+            .filter(|(_, s)| !same_node_set(&s.nodes, &set))
             .map(|(k, _)| k.clone())
             .collect();
         let nodes = &nodes;
@@ -775,7 +781,7 @@ impl ServiceController {
         let current = lock(&self.cache).services.get(key).cloned();
         let still_stale = lock(&self.synced)
             .get(key)
-            .is_some_and(|s| *s.nodes != **set);
+            .is_some_and(|s| !same_node_set(&s.nodes, set));
         let Some(service) = current else {
             return false;
         };

@@ -2,7 +2,7 @@
 //! carries "now"), so every verdict is unit-tested from hand-built facts.
 //!
 //! The decisions the controller itself makes are not re-implemented here: which server a Node
-//! is ([`match_node`]), which router or switch a Service gets ([`select_network`]), whether an
+//! is ([`match_node_object`]), which router or switch a Service gets ([`select_network`]), whether an
 //! appliance is a Service's ([`owned_by`]), whether a Node may back load balancers
 //! ([`node_eligible_for_load_balancers`]) — `doctor` asks the same functions and reports what the
 //! controller would do.
@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use cloud_provider::access::{ApiAccess, REQUIRED_ACCESS};
-use cloud_provider::labels::{ANNOTATION_PROVIDED_NODE_IP, TAINT_UNINITIALIZED};
+use cloud_provider::labels::TAINT_UNINITIALIZED;
 use cloud_provider::options::parse_go_bool;
 use cloud_provider::service::predicates::{node_eligible_for_load_balancers, wants_load_balancer};
-use k8s_openapi::api::core::v1::{Node, PodSpec, Service};
+use k8s_openapi::api::core::v1::{Node, PodSpec, PodTemplateSpec, Service};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::jiff::Timestamp;
@@ -29,7 +29,7 @@ use super::messages::{
 use crate::provider::annotations::{LoadBalancerType, parse_service};
 use crate::provider::cidr::Ipv4Cidr;
 use crate::provider::cloud_load_balancers::{Phase, phase};
-use crate::provider::instances::{Match, MatchError, match_node, node_addresses};
+use crate::provider::instances::{Match, MatchError, match_node_object, node_addresses};
 use crate::provider::naming::{
     Ownership, ServiceIdentity, TAG_CLUSTER_ID_PREFIX, TAG_K8S, TAG_SERVICE_PREFIX,
     TAG_SERVICE_UID_PREFIX, cluster_tag, owned_by,
@@ -624,22 +624,9 @@ fn node_tainted(node: &Node) -> bool {
 pub fn match_nodes<'a>(nodes: &'a [Node], servers: &'a [Server]) -> Vec<NodeMatch<'a>> {
     let mut out: Vec<NodeMatch<'a>> = nodes
         .iter()
-        .map(|node| {
-            let provided_ip = node
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(ANNOTATION_PROVIDED_NODE_IP))
-                .map(String::as_str);
-            NodeMatch {
-                node,
-                result: match_node(
-                    node_name(node),
-                    node_provider_id(node),
-                    provided_ip,
-                    servers,
-                ),
-            }
+        .map(|node| NodeMatch {
+            node,
+            result: match_node_object(node, servers),
         })
         .collect();
     out.sort_by(|a, b| node_name(a.node).cmp(node_name(b.node)));
@@ -1167,62 +1154,73 @@ pub struct ControllerWorkload {
 /// `controller.workload`: a Deployment or DaemonSet in the namespace whose Pods run the
 /// controller (by image or command), Deployments first, by name.
 pub fn controller_workload(cluster: &ClusterFacts) -> ControllerWorkload {
+    // (kind, name, Pod template, (ready, desired)) of every workload, per listing.
+    type Candidate<'a> = (
+        &'static str,
+        Option<&'a String>,
+        Option<&'a PodTemplateSpec>,
+        Option<(i32, i32)>,
+    );
+    let deployments: Result<Vec<Candidate<'_>>, &KubeFailure> =
+        cluster.deployments.as_ref().map(|list| {
+            list.iter()
+                .map(|d| {
+                    let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+                    let ready = d
+                        .status
+                        .as_ref()
+                        .map(|s| (s.ready_replicas.unwrap_or(0), desired));
+                    (
+                        "Deployment",
+                        d.metadata.name.as_ref(),
+                        d.spec.as_ref().map(|s| &s.template),
+                        ready,
+                    )
+                })
+                .collect()
+        });
+    let daemonsets: Result<Vec<Candidate<'_>>, &KubeFailure> =
+        cluster.daemonsets.as_ref().map(|list| {
+            list.iter()
+                .map(|d| {
+                    let ready = d
+                        .status
+                        .as_ref()
+                        .map(|s| (s.number_ready, s.desired_number_scheduled));
+                    (
+                        "DaemonSet",
+                        d.metadata.name.as_ref(),
+                        d.spec.as_ref().map(|s| &s.template),
+                        ready,
+                    )
+                })
+                .collect()
+        });
     let mut found: Vec<FoundWorkload> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
-    match &cluster.deployments {
-        Ok(list) => {
-            for d in list {
-                let Some(pod) = d
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.template.spec.clone())
-                    .filter(pod_runs_controller)
-                else {
-                    continue;
-                };
-                let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-                found.push(FoundWorkload {
-                    workload: WorkloadRef {
-                        kind: "Deployment".to_owned(),
-                        namespace: cluster.namespace.clone(),
-                        name: d.metadata.name.clone().unwrap_or_default(),
-                    },
-                    pod,
-                    ready: d
-                        .status
-                        .as_ref()
-                        .map(|s| (s.ready_replicas.unwrap_or(0), desired)),
-                });
+    for listing in [deployments, daemonsets] {
+        match listing {
+            Ok(candidates) => {
+                for (kind, name, template, ready) in candidates {
+                    let Some(pod) = template
+                        .and_then(|t| t.spec.clone())
+                        .filter(pod_runs_controller)
+                    else {
+                        continue;
+                    };
+                    found.push(FoundWorkload {
+                        workload: WorkloadRef {
+                            kind: kind.to_owned(),
+                            namespace: cluster.namespace.clone(),
+                            name: name.cloned().unwrap_or_default(),
+                        },
+                        pod,
+                        ready,
+                    });
+                }
             }
+            Err(e) => errors.push(e.message.clone()),
         }
-        Err(e) => errors.push(e.message.clone()),
-    }
-    match &cluster.daemonsets {
-        Ok(list) => {
-            for d in list {
-                let Some(pod) = d
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.template.spec.clone())
-                    .filter(pod_runs_controller)
-                else {
-                    continue;
-                };
-                found.push(FoundWorkload {
-                    workload: WorkloadRef {
-                        kind: "DaemonSet".to_owned(),
-                        namespace: cluster.namespace.clone(),
-                        name: d.metadata.name.clone().unwrap_or_default(),
-                    },
-                    pod,
-                    ready: d
-                        .status
-                        .as_ref()
-                        .map(|s| (s.number_ready, s.desired_number_scheduled)),
-                });
-            }
-        }
-        Err(e) => errors.push(e.message.clone()),
     }
     let first = found.into_iter().next();
     let f = match &first {
@@ -1750,6 +1748,7 @@ pub fn failed(
 mod tests {
     use super::*;
     use crate::doctor::facts::CloudFacts;
+    use cloud_provider::labels::ANNOTATION_PROVIDED_NODE_IP;
     use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
     use k8s_openapi::api::coordination::v1::Lease;
     use k8s_openapi::api::core::v1::ConfigMap;

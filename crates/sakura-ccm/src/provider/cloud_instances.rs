@@ -9,14 +9,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cloud_provider::labels::ANNOTATION_PROVIDED_NODE_IP;
 use cloud_provider::provider::{
     BoxFuture, InstanceMetadata, InstancesV2, ProviderError, ProviderEvent,
 };
 use k8s_openapi::api::core::v1::Node;
 use sacloud::{Client, Filter, Id, Server, Zone};
 
-use super::instances::{Match, MatchError, instance_metadata, is_shutdown, match_node};
+use super::instances::{Match, MatchError, instance_metadata, is_shutdown, match_node_object};
 use super::listing::{Freshness, Listed, SharedListing};
 
 /// How long a listing answers lookups by default.
@@ -91,15 +90,7 @@ fn node_name(node: &Node) -> &str {
 
 /// Matches a Node against a listing.
 fn lookup(node: &Node, servers: &[Server]) -> Lookup {
-    let name = node_name(node);
-    let provider_id = node.spec.as_ref().and_then(|s| s.provider_id.as_deref());
-    let provided_ip = node
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(ANNOTATION_PROVIDED_NODE_IP))
-        .map(String::as_str);
-    match match_node(name, provider_id, provided_ip, servers) {
+    match match_node_object(node, servers) {
         Ok(Match::ProviderId(server) | Match::Name(server)) => {
             Lookup::Found(Box::new(server.clone()), None)
         }

@@ -274,12 +274,10 @@ impl SakuraLoadBalancers {
         &self,
         freshness: Freshness,
     ) -> Result<Arc<super::listing::Listed<Vec<LoadBalancer>>>, ProviderError> {
+        let all = Filter::new();
         self.appliances
-            .get(freshness, || async {
-                self.client
-                    .find_appliances(&Filter::new())
-                    .await
-                    .map_err(|e| api_error("listing appliances", &e))
+            .get_or_list(freshness, "listing appliances", || {
+                self.client.find_appliances(&all)
             })
             .await
     }
@@ -287,12 +285,10 @@ impl SakuraLoadBalancers {
     async fn tagged_routers(
         &self,
     ) -> Result<Arc<super::listing::Listed<Vec<Internet>>>, ProviderError> {
+        let tagged = Filter::new().tags_all([TAG_K8S]);
         self.routers
-            .get(Freshness::MaxAge, || async {
-                self.client
-                    .find_internets(&Filter::new().tags_all([TAG_K8S]))
-                    .await
-                    .map_err(|e| api_error("listing routers tagged @k8s", &e))
+            .get_or_list(Freshness::MaxAge, "listing routers tagged @k8s", || {
+                self.client.find_internets(&tagged)
             })
             .await
     }
@@ -300,12 +296,10 @@ impl SakuraLoadBalancers {
     async fn tagged_switches(
         &self,
     ) -> Result<Arc<super::listing::Listed<Vec<Switch>>>, ProviderError> {
+        let tagged = Filter::new().tags_all([TAG_K8S]);
         self.switches
-            .get(Freshness::MaxAge, || async {
-                self.client
-                    .find_switches(&Filter::new().tags_all([TAG_K8S]))
-                    .await
-                    .map_err(|e| api_error("listing switches tagged @k8s", &e))
+            .get_or_list(Freshness::MaxAge, "listing switches tagged @k8s", || {
+                self.client.find_switches(&tagged)
             })
             .await
     }
@@ -645,14 +639,13 @@ impl SakuraLoadBalancers {
         // Appliances anew (another writer must be seen before allocating); servers may be a
         // few seconds old: an address a brand-new server took meanwhile is refused by the API
         // and the next attempt lists again.
+        let all = Filter::new();
         let (listed, servers) = tokio::try_join!(
             self.appliances(Freshness::StartedAfter(locked_at)),
-            self.servers.get(Freshness::MaxAge, || async {
-                self.client
-                    .find_servers(&Filter::new())
-                    .await
-                    .map_err(|e| api_error("listing servers", &e))
-            })
+            self.servers
+                .get_or_list(Freshness::MaxAge, "listing servers", || {
+                    self.client.find_servers(&all)
+                })
         )?;
         if let Some((appliance, ownership)) = self.pick(&listed.items, identity, events) {
             return self

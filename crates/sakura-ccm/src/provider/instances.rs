@@ -8,8 +8,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use cloud_provider::labels::ANNOTATION_PROVIDED_NODE_IP;
 use cloud_provider::provider::{InstanceMetadata, ProviderEvent};
-use k8s_openapi::api::core::v1::NodeAddress;
+use k8s_openapi::api::core::v1::{Node, NodeAddress};
 use sacloud::{Id, InstanceStatus, NicConnection, Server, Zone};
 
 use super::reasons;
@@ -299,6 +300,23 @@ fn owns(server: &Server, ip: Ipv4Addr) -> bool {
         .interfaces
         .iter()
         .any(|nic| nic.ip_address == Some(ip) || nic.user_ip_address == Some(ip))
+}
+
+/// [`match_node`] for a Node object: its name, `spec.providerID` and the kubelet's
+/// `--node-ip` annotation, as both the controller and `doctor` read them.
+pub fn match_node_object<'a>(node: &Node, servers: &'a [Server]) -> Result<Match<'a>, MatchError> {
+    let provided_ip = node
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_PROVIDED_NODE_IP))
+        .map(String::as_str);
+    match_node(
+        node.metadata.name.as_deref().unwrap_or_default(),
+        node.spec.as_ref().and_then(|s| s.provider_id.as_deref()),
+        provided_ip,
+        servers,
+    )
 }
 
 /// Finds the Node's server: by provider ID when the Node has one; else by exact name; else by

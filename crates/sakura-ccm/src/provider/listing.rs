@@ -107,6 +107,26 @@ impl<T> SharedListing<T> {
         }
     }
 
+    /// [`SharedListing::get`] for one SAKURA Cloud call: its error becomes a provider error
+    /// saying what was being listed.
+    pub async fn get_or_list<F, Fut>(
+        &self,
+        freshness: Freshness,
+        what: &str,
+        list: F,
+    ) -> Result<Arc<Listed<T>>, ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, sacloud::Error>>,
+    {
+        self.get(freshness, || async {
+            list()
+                .await
+                .map_err(|e| super::cloud_instances::api_error(what, &e))
+        })
+        .await
+    }
+
     /// Applies a change this process just made in the cloud to the cached listing (if any), so
     /// the next caller sees it without listing again. `change` must be idempotent: the cached
     /// listing may already contain it.
