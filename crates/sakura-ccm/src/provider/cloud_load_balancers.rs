@@ -26,7 +26,7 @@ use sacloud::{
 
 use super::annotations::{LoadBalancerOptions, Placement, errors_event, parse_service};
 use super::cidr::Ipv4Cidr;
-use super::cloud_instances::api_error;
+use super::errors::api_error;
 use super::listing::{Freshness, SharedListing};
 use super::naming::{
     Ownership, ServiceIdentity, TAG_K8S, appliance_name, appliance_tags, owned_by,
@@ -703,6 +703,12 @@ impl SakuraLoadBalancers {
             ip_addresses: allocation.appliance_ips.clone(),
             settings: desired.settings,
         };
+        tracing::info!(
+            service = %format!("{}/{}", identity.namespace, identity.name),
+            name = %name,
+            vip = %allocation.vip,
+            "creating load balancer"
+        );
         match self.client.create_load_balancer(&create).await {
             Ok(created) => {
                 self.appliances.record(|l| upsert(l, &created)).await;

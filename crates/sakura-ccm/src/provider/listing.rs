@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use cloud_provider::provider::ProviderError;
 use tokio::sync::Mutex;
 
+use super::errors::api_error;
+
 /// How fresh a listing a caller needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
@@ -120,9 +122,7 @@ impl<T> SharedListing<T> {
         Fut: Future<Output = Result<T, sacloud::Error>>,
     {
         self.get(freshness, || async {
-            list()
-                .await
-                .map_err(|e| super::cloud_instances::api_error(what, &e))
+            list().await.map_err(|e| api_error(what, &e))
         })
         .await
     }

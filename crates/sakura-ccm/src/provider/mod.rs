@@ -5,6 +5,7 @@ pub mod annotations;
 pub mod cidr;
 pub mod cloud_instances;
 pub mod cloud_load_balancers;
+pub mod errors;
 pub mod instances;
 pub mod listing;
 pub mod naming;

@@ -1,0 +1,394 @@
+//! LoadBalancer Services and their appliances: `services.pending` (no address yet),
+//! `services.limits` (ports and real servers an appliance takes), `services.leaked` (appliances
+//! of this cluster without a Service) and `services.failed`.
+
+use std::collections::BTreeSet;
+
+use cloud_provider::service::predicates::node_eligible_for_load_balancers;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::events::v1::Event;
+use sacloud::LoadBalancer;
+use sacloud::api::load_balancer::LOAD_BALANCER_CLASS;
+
+use super::{Finding, Status, finding, ids, last_warning, lb_services, service_key};
+use crate::doctor::facts::Workloads;
+use crate::doctor::messages::{ApplianceRef, Message, PendingService};
+use crate::provider::cloud_load_balancers::{Phase, phase};
+use crate::provider::naming::{
+    Ownership, ServiceIdentity, TAG_CLUSTER_ID_PREFIX, TAG_K8S, TAG_SERVICE_PREFIX,
+    TAG_SERVICE_UID_PREFIX, cluster_tag, owned_by,
+};
+use crate::provider::settings::{MAX_PORTS, MAX_REAL_SERVERS};
+
+fn has_ingress(svc: &Service) -> bool {
+    svc.status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_ref())
+        .is_some_and(|i| i.iter().any(|i| i.ip.is_some() || i.hostname.is_some()))
+}
+
+/// `services.pending`: LoadBalancer Services without an address and the last Warning on each.
+pub fn pending(core: &Workloads, warnings: Option<&[Event]>) -> Finding {
+    let lbs = lb_services(&core.services);
+    let waiting: Vec<PendingService> = lbs
+        .iter()
+        .filter(|s| !has_ingress(s))
+        .map(|s| PendingService {
+            service: service_key(s),
+            last_warning: warnings
+                .and_then(|w| {
+                    last_warning(
+                        w,
+                        "Service",
+                        s.metadata.namespace.as_deref(),
+                        s.metadata.name.as_deref().unwrap_or_default(),
+                    )
+                })
+                .map(|e| {
+                    (
+                        e.reason.clone().unwrap_or_default(),
+                        e.note.clone().unwrap_or_default(),
+                    )
+                }),
+        })
+        .collect();
+    if waiting.is_empty() {
+        finding(
+            ids::SERVICES_PENDING,
+            Status::Ok,
+            Message::ServicesServed { count: lbs.len() },
+        )
+    } else {
+        finding(
+            ids::SERVICES_PENDING,
+            Status::Fail,
+            Message::ServicesPending { services: waiting },
+        )
+    }
+}
+
+/// TCP ports as the appliance gets them: a missing protocol is TCP; duplicates count once.
+fn tcp_ports(svc: &Service) -> usize {
+    let ports: BTreeSet<i32> = svc
+        .spec
+        .iter()
+        .flat_map(|s| s.ports.iter().flatten())
+        .filter(|p| p.protocol.as_deref().is_none_or(|p| p == "TCP"))
+        .map(|p| p.port)
+        .collect();
+    ports.len()
+}
+
+/// `services.limits`: more TCP ports than an appliance serves fails the Service; more eligible
+/// Nodes than real servers only leaves some out.
+pub fn limits(core: &Workloads) -> Finding {
+    let lbs = lb_services(&core.services);
+    let ports: Vec<(String, usize)> = lbs
+        .iter()
+        .map(|s| (service_key(s), tcp_ports(s)))
+        .filter(|(_, n)| *n > MAX_PORTS)
+        .collect();
+    let eligible = core
+        .nodes
+        .iter()
+        .filter(|n| node_eligible_for_load_balancers(n))
+        .count();
+    let nodes = (!lbs.is_empty() && eligible > MAX_REAL_SERVERS).then_some(eligible);
+    let status = if !ports.is_empty() {
+        Status::Fail
+    } else if nodes.is_some() {
+        Status::Warn
+    } else {
+        return finding(ids::SERVICES_LIMITS, Status::Ok, Message::WithinLimits);
+    };
+    finding(
+        ids::SERVICES_LIMITS,
+        status,
+        Message::OverLimits { ports, nodes },
+    )
+}
+
+/// Whether the appliance is a load balancer a CCM created for this cluster: `@k8s`, exactly this
+/// cluster's tag (none when no cluster ID is configured), and a Service tag or UID tag.
+fn of_this_cluster(lb: &LoadBalancer, cluster_id: Option<&str>) -> bool {
+    let tags = &lb.tags;
+    let cluster_tags: Vec<&String> = tags
+        .iter()
+        .filter(|t| t.starts_with(TAG_CLUSTER_ID_PREFIX))
+        .collect();
+    let expected = cluster_id.filter(|c| !c.is_empty()).map(cluster_tag);
+    let cluster_ok = match &expected {
+        Some(tag) => cluster_tags.len() == 1 && cluster_tags[0] == tag,
+        None => cluster_tags.is_empty(),
+    };
+    lb.class == LOAD_BALANCER_CLASS
+        && tags.iter().any(|t| t == TAG_K8S)
+        && cluster_ok
+        && tags
+            .iter()
+            .any(|t| t.starts_with(TAG_SERVICE_UID_PREFIX) || t.starts_with(TAG_SERVICE_PREFIX))
+}
+
+/// The Service an appliance serves, by the controller's own ownership rule.
+fn owner<'a>(
+    lb: &LoadBalancer,
+    services: &'a [Service],
+    cluster_id: Option<&str>,
+) -> Option<&'a Service> {
+    services.iter().find(|s| {
+        ServiceIdentity::of(s).is_some_and(|id| {
+            matches!(
+                owned_by(lb, cluster_id, &id),
+                Ownership::Ours | Ownership::AdoptableFromOriginal
+            )
+        })
+    })
+}
+
+/// What the tags say the appliance was for.
+fn tagged_for(lb: &LoadBalancer) -> String {
+    let name = lb
+        .tags
+        .iter()
+        .find_map(|t| t.strip_prefix(TAG_SERVICE_PREFIX));
+    let uid = lb
+        .tags
+        .iter()
+        .find_map(|t| t.strip_prefix(TAG_SERVICE_UID_PREFIX));
+    match (name, uid) {
+        (Some(n), Some(u)) => format!("Service {n} (UID {u})"),
+        (Some(n), None) => format!("Service {n}"),
+        (None, Some(u)) => format!("Service UID {u}"),
+        (None, None) => "an unknown Service".to_owned(),
+    }
+}
+
+/// `services.leaked`: appliances of this cluster that no existing Service owns.
+pub fn leaked(
+    load_balancers: &[LoadBalancer],
+    services: &[Service],
+    cluster_id: Option<&str>,
+) -> Finding {
+    let mut leaks: Vec<ApplianceRef> = load_balancers
+        .iter()
+        .filter(|lb| of_this_cluster(lb, cluster_id))
+        .filter(|lb| owner(lb, services, cluster_id).is_none())
+        .map(|lb| ApplianceRef {
+            name: lb.name.clone(),
+            id: lb.id.0,
+            service: tagged_for(lb),
+        })
+        .collect();
+    leaks.sort_by_key(|a| a.id);
+    if leaks.is_empty() {
+        finding(ids::SERVICES_LEAKED, Status::Ok, Message::NoLeaks)
+    } else {
+        finding(
+            ids::SERVICES_LEAKED,
+            Status::Warn,
+            Message::Leaked {
+                appliances: leaks,
+                cluster_tag: cluster_id.filter(|c| !c.is_empty()).map(cluster_tag),
+            },
+        )
+    }
+}
+
+/// `services.failed`: appliances of this cluster with `Availability: failed`.
+pub fn failed(
+    load_balancers: &[LoadBalancer],
+    services: &[Service],
+    cluster_id: Option<&str>,
+) -> Finding {
+    let mut bad: Vec<ApplianceRef> = load_balancers
+        .iter()
+        .filter(|lb| of_this_cluster(lb, cluster_id) && phase(lb) == Phase::Failed)
+        .map(|lb| ApplianceRef {
+            name: lb.name.clone(),
+            id: lb.id.0,
+            service: match owner(lb, services, cluster_id) {
+                Some(s) => format!("Service {}", service_key(s)),
+                None => tagged_for(lb),
+            },
+        })
+        .collect();
+    bad.sort_by_key(|a| a.id);
+    if bad.is_empty() {
+        finding(ids::SERVICES_FAILED, Status::Ok, Message::NoneFailed)
+    } else {
+        finding(
+            ids::SERVICES_FAILED,
+            Status::Fail,
+            Message::Failed { appliances: bad },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::checks::fixtures::*;
+    use serde_json::json;
+
+    #[test]
+    fn pending_verdicts() {
+        let served = lb_service("web", &[80], json!({}), true);
+        let core = Workloads {
+            nodes: vec![],
+            services: vec![served.clone()],
+        };
+        assert_eq!(
+            pending(&core, Some(&[])).message,
+            Message::ServicesServed { count: 1 }
+        );
+        let mut class: Service = lb_service("other", &[80], json!({}), false);
+        if let Some(spec) = class.spec.as_mut() {
+            spec.load_balancer_class = Some("example.com/lb".into());
+        }
+        let waiting = lb_service("api", &[443], json!({}), false);
+        let core = Workloads {
+            nodes: vec![],
+            services: vec![served, class, waiting],
+        };
+        let events = [
+            warning(
+                "Service",
+                "api",
+                "AmbiguousNetwork",
+                "2025-06-01T11:00:00.000000Z",
+            ),
+            warning("Service", "api", "Older", "2025-06-01T10:00:00.000000Z"),
+        ];
+        let f = pending(&core, Some(&events));
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(
+            f.message,
+            Message::ServicesPending {
+                services: vec![PendingService {
+                    service: "default/api".into(),
+                    last_warning: Some((
+                        "AmbiguousNetwork".into(),
+                        "note of AmbiguousNetwork".into()
+                    ))
+                }]
+            }
+        );
+        let f = pending(&core, None);
+        assert!(matches!(
+            f.message,
+            Message::ServicesPending { ref services } if services[0].last_warning.is_none()
+        ));
+    }
+
+    #[test]
+    fn limit_verdicts() {
+        let ports: Vec<i32> = (1..=20).collect();
+        let mut core = Workloads {
+            nodes: (0..40)
+                .map(|i| node(&format!("n{i}"), None, false, &[]))
+                .collect(),
+            services: vec![lb_service("ok", &ports, json!({}), true)],
+        };
+        assert_eq!(limits(&core).status, Status::Ok);
+        core.nodes.push(node("n40", None, false, &[]));
+        let f = limits(&core);
+        assert_eq!(
+            (f.status, f.message),
+            (
+                Status::Warn,
+                Message::OverLimits {
+                    ports: vec![],
+                    nodes: Some(41)
+                }
+            )
+        );
+        let many: Vec<i32> = (1..=21).collect();
+        core.services
+            .push(lb_service("many", &many, json!({}), false));
+        let f = limits(&core);
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            matches!(f.message, Message::OverLimits { ref ports, .. } if ports == &[("default/many".to_owned(), 21)])
+        );
+    }
+
+    #[test]
+    fn leaked_and_failed_verdicts() {
+        let web = lb_service("web", &[80], json!({}), true);
+        let ours = appliance(
+            1,
+            &[
+                "@k8s",
+                "@k8s.ClusterID=c1",
+                "@k8s.Service=web",
+                "@k8s.ServiceUID=uid-web",
+            ],
+            "available",
+        );
+        let gone = appliance(
+            2,
+            &[
+                "@k8s",
+                "@k8s.ClusterID=c1",
+                "@k8s.Service=old",
+                "@k8s.ServiceUID=uid-old",
+            ],
+            "available",
+        );
+        let other_cluster = appliance(
+            3,
+            &["@k8s", "@k8s.ClusterID=c2", "@k8s.Service=x"],
+            "failed",
+        );
+        let hand_made = appliance(4, &["@k8s", "@k8s.ClusterID=c1"], "failed");
+        let all = vec![ours.clone(), gone, other_cluster, hand_made];
+        let services = std::slice::from_ref(&web);
+        assert_eq!(leaked(&all[..1], services, Some("c1")).status, Status::Ok);
+        let f = leaked(&all, services, Some("c1"));
+        assert_eq!(
+            (f.status, f.message),
+            (
+                Status::Warn,
+                Message::Leaked {
+                    appliances: vec![ApplianceRef {
+                        name: "lb-2".into(),
+                        id: 2,
+                        service: "Service old (UID uid-old)".into()
+                    }],
+                    cluster_tag: Some("@k8s.ClusterID=c1".into())
+                }
+            )
+        );
+        // Without a cluster ID only appliances without a cluster tag are this cluster's.
+        assert_eq!(leaked(&all, services, None).status, Status::Ok);
+        let untagged = appliance(5, &["@k8s", "@k8s.ServiceUID=uid-zzz"], "available");
+        assert_eq!(leaked(&[untagged], services, None).status, Status::Warn);
+
+        assert_eq!(failed(&all, services, Some("c1")).status, Status::Ok);
+        let broken = appliance(
+            1,
+            &[
+                "@k8s",
+                "@k8s.ClusterID=c1",
+                "@k8s.Service=web",
+                "@k8s.ServiceUID=uid-web",
+            ],
+            "failed",
+        );
+        let f = failed(&[broken], services, Some("c1"));
+        assert_eq!(
+            (f.status, f.message),
+            (
+                Status::Fail,
+                Message::Failed {
+                    appliances: vec![ApplianceRef {
+                        name: "lb-1".into(),
+                        id: 1,
+                        service: "Service default/web".into()
+                    }]
+                }
+            )
+        );
+    }
+}
