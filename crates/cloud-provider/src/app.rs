@@ -294,6 +294,10 @@ impl App {
     }
 }
 
+/// How long stopping controllers may finish what they are doing (a Service sync in the middle
+/// of a cloud call) before it is abandoned.
+pub const CONTROLLERS_STOP_GRACE: Duration = Duration::from_secs(1);
+
 /// The controllers that run while leading.
 #[derive(Default)]
 struct Controllers {
@@ -328,7 +332,20 @@ impl Controllers {
         }
         stop.await;
         stop_tx.send_replace(true);
-        while tasks.join_next().await.is_some() {}
+        let drained = tokio::time::timeout(CONTROLLERS_STOP_GRACE, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            // Every cloud write is found again by name and tags on the next start, so an
+            // abandoned call costs nothing but its retry; a slow cloud must not keep a pod from
+            // stopping (or a lease from being released).
+            tracing::warn!(
+                grace = ?CONTROLLERS_STOP_GRACE,
+                "controllers still busy after the stop grace period; abandoning their work"
+            );
+            tasks.shutdown().await;
+        }
         tracing::info!("controllers stopped");
     }
 }

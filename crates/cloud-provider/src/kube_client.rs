@@ -233,19 +233,21 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_layer_delays_requests_beyond_the_burst() {
-        use tower::ServiceExt;
-        let layer = RateLimitLayer::new(10.0, 2);
-        let mut svc = layer.layer(tower::service_fn(|x: u32| async move {
-            Ok::<_, std::convert::Infallible>(x)
-        }));
-        let start = Instant::now();
-        for i in 0..4 {
-            let out = svc.ready().await.unwrap().call(i).await.unwrap();
-            assert_eq!(out, i);
-        }
-        // Two free, then 100 ms each.
-        assert_eq!(Instant::now() - start, Duration::from_millis(200));
+    #[test]
+    fn the_layer_delays_requests_beyond_the_burst() {
+        test_runtime::run_paused(async {
+            use tower::ServiceExt;
+            let layer = RateLimitLayer::new(10.0, 2);
+            let mut svc = layer.layer(tower::service_fn(|x: u32| async move {
+                Ok::<_, std::convert::Infallible>(x)
+            }));
+            let start = Instant::now();
+            for i in 0..4 {
+                let out = svc.ready().await.unwrap().call(i).await.unwrap();
+                assert_eq!(out, i);
+            }
+            // Two free, then 100 ms each.
+            assert_eq!(Instant::now() - start, Duration::from_millis(200));
+        })
     }
 }

@@ -1127,36 +1127,39 @@ mod tests {
         assert_eq!(stale_check(true, None, t0 + s(99), s(35)), Ok(()));
     }
 
-    #[tokio::test]
-    async fn stop_signal_completes_for_every_clone_and_when_dropped() {
-        let (tx, stop) = StopSignal::new();
-        let other = stop.clone();
-        let waiter = tokio::spawn(other);
-        assert!(futures::poll!(stop.clone()).is_pending());
-        tx.send(()).unwrap();
-        stop.clone().await;
-        waiter.await.unwrap();
+    #[test]
+    fn stop_signal_completes_for_every_clone_and_when_dropped() {
+        test_runtime::run(async {
+            let (tx, stop) = StopSignal::new();
+            let other = stop.clone();
+            let waiter = tokio::spawn(other);
+            assert!(futures::poll!(stop.clone()).is_pending());
+            tx.send(()).unwrap();
+            stop.clone().await;
+            waiter.await.unwrap();
 
-        let (tx, stop) = StopSignal::new();
-        drop(tx);
-        stop.await;
+            let (tx, stop) = StopSignal::new();
+            drop(tx);
+            stop.await;
+        })
     }
 
     /// A write after someone else changed the Lease since our read gets 409 and leaves us a
     /// standby; the deterministic half of "two candidates can never both win".
-    #[tokio::test]
-    async fn a_write_on_a_stale_read_is_a_conflict_not_leadership() {
-        let server = fake_apiserver::FakeApiServer::start(fake_apiserver::Config::default())
-            .await
-            .unwrap();
-        let client =
-            kube::Client::try_from(kube::Config::new(server.url().parse().unwrap())).unwrap();
-        let cfg = LeaderElectionConfig {
-            lease_name: "race".into(),
-            identity: "me".into(),
-            ..LeaderElectionConfig::default()
-        };
-        server
+    #[test]
+    fn a_write_on_a_stale_read_is_a_conflict_not_leadership() {
+        test_runtime::run(async {
+            let server = fake_apiserver::FakeApiServer::start(fake_apiserver::Config::default())
+                .await
+                .unwrap();
+            let client =
+                kube::Client::try_from(kube::Config::new(server.url().parse().unwrap())).unwrap();
+            let cfg = LeaderElectionConfig {
+                lease_name: "race".into(),
+                identity: "me".into(),
+                ..LeaderElectionConfig::default()
+            };
+            server
             .store()
             .create(
                 "leases.coordination.k8s.io",
@@ -1167,43 +1170,44 @@ mod tests {
                 }),
             )
             .unwrap();
-        let elector = LeaderElector::new(client.clone(), cfg).unwrap();
-        let leases: Api<Lease> = Api::namespaced(client, "kube-system");
-        let read = leases.get("race").await.unwrap();
+            let elector = LeaderElector::new(client.clone(), cfg).unwrap();
+            let leases: Api<Lease> = Api::namespaced(client, "kube-system");
+            let read = leases.get("race").await.unwrap();
 
-        // Another candidate wins between our read and our write.
-        let mut theirs = read.clone();
-        theirs.spec = Some(acquired_spec(read.spec.as_ref(), "them", 15, now_micro()));
-        leases
-            .replace("race", &PostParams::default(), &theirs)
-            .await
-            .unwrap();
+            // Another candidate wins between our read and our write.
+            let mut theirs = read.clone();
+            theirs.spec = Some(acquired_spec(read.spec.as_ref(), "them", 15, now_micro()));
+            leases
+                .replace("race", &PostParams::default(), &theirs)
+                .await
+                .unwrap();
 
-        let now = Instant::now();
-        let mut observer = Observer::new(now);
-        let attempt = elector
-            .decide_and_write(Some(read), &mut observer, now)
-            .await
-            .unwrap();
-        assert!(matches!(attempt, Attempt::Conflict), "{attempt:?}");
-        assert!(!elector.status().is_leader());
-        let stored = leases.get("race").await.unwrap().spec.unwrap();
-        assert_eq!(stored.holder_identity.as_deref(), Some("them"));
-        assert_eq!(stored.lease_transitions, Some(3));
+            let now = Instant::now();
+            let mut observer = Observer::new(now);
+            let attempt = elector
+                .decide_and_write(Some(read), &mut observer, now)
+                .await
+                .unwrap();
+            assert!(matches!(attempt, Attempt::Conflict), "{attempt:?}");
+            assert!(!elector.status().is_leader());
+            let stored = leases.get("race").await.unwrap().spec.unwrap();
+            assert_eq!(stored.holder_identity.as_deref(), Some("them"));
+            assert_eq!(stored.lease_transitions, Some(3));
 
-        // Creating a Lease someone else created first is a conflict too.
-        let now = Instant::now();
-        let attempt = elector
-            .decide_and_write(None, &mut Observer::new(now), now)
-            .await
-            .unwrap();
-        assert!(matches!(attempt, Attempt::Conflict), "{attempt:?}");
-        assert!(!elector.status().is_leader());
+            // Creating a Lease someone else created first is a conflict too.
+            let now = Instant::now();
+            let attempt = elector
+                .decide_and_write(None, &mut Observer::new(now), now)
+                .await
+                .unwrap();
+            assert!(matches!(attempt, Attempt::Conflict), "{attempt:?}");
+            assert!(!elector.status().is_leader());
 
-        // Reading again sees their valid lease and waits.
-        let now = Instant::now();
-        let attempt = elector.attempt(&mut Observer::new(now), now).await.unwrap();
-        assert!(matches!(attempt, Attempt::HeldBy { ref holder, .. } if holder == "them"));
-        assert_eq!(elector.status().leader().as_deref(), Some("them"));
+            // Reading again sees their valid lease and waits.
+            let now = Instant::now();
+            let attempt = elector.attempt(&mut Observer::new(now), now).await.unwrap();
+            assert!(matches!(attempt, Attempt::HeldBy { ref holder, .. } if holder == "them"));
+            assert_eq!(elector.status().leader().as_deref(), Some("them"));
+        })
     }
 }

@@ -254,85 +254,95 @@ mod tests {
         assert_eq!(b.delay(u32::MAX), Duration::from_secs(300));
     }
 
-    #[tokio::test]
-    async fn a_key_is_queued_once_and_requeued_if_added_while_processing() {
-        let q = queue();
-        q.add("a".to_owned());
-        q.add("a".to_owned());
-        q.add("b".to_owned());
-        assert_eq!(q.len(), 2);
-        let a = q.get().await.unwrap();
-        assert_eq!(a, "a");
-        q.add("a".to_owned());
-        // Not handed out again while processing.
-        assert_eq!(q.get().await.unwrap(), "b");
-        assert!(q.is_empty());
-        q.done(&"b".to_owned());
-        q.done(&a);
-        assert_eq!(q.get().await.unwrap(), "a");
+    #[test]
+    fn a_key_is_queued_once_and_requeued_if_added_while_processing() {
+        test_runtime::run(async {
+            let q = queue();
+            q.add("a".to_owned());
+            q.add("a".to_owned());
+            q.add("b".to_owned());
+            assert_eq!(q.len(), 2);
+            let a = q.get().await.unwrap();
+            assert_eq!(a, "a");
+            q.add("a".to_owned());
+            // Not handed out again while processing.
+            assert_eq!(q.get().await.unwrap(), "b");
+            assert!(q.is_empty());
+            q.done(&"b".to_owned());
+            q.done(&a);
+            assert_eq!(q.get().await.unwrap(), "a");
+        })
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn delayed_keys_come_due_and_the_earliest_due_time_wins() {
-        let q = queue();
-        let start = Instant::now();
-        q.add_after("a".to_owned(), Duration::from_secs(30));
-        q.add_after("a".to_owned(), Duration::from_secs(10));
-        q.add_after("a".to_owned(), Duration::from_secs(20));
-        assert!(q.is_empty());
-        assert_eq!(q.get().await.unwrap(), "a");
-        assert_eq!(Instant::now() - start, Duration::from_secs(10));
-        q.done(&"a".to_owned());
-        // The later entries were folded into the first.
-        let waited = tokio::time::timeout(Duration::from_secs(60), q.get()).await;
-        assert!(waited.is_err());
+    #[test]
+    fn delayed_keys_come_due_and_the_earliest_due_time_wins() {
+        test_runtime::run_paused(async {
+            let q = queue();
+            let start = Instant::now();
+            q.add_after("a".to_owned(), Duration::from_secs(30));
+            q.add_after("a".to_owned(), Duration::from_secs(10));
+            q.add_after("a".to_owned(), Duration::from_secs(20));
+            assert!(q.is_empty());
+            assert_eq!(q.get().await.unwrap(), "a");
+            assert_eq!(Instant::now() - start, Duration::from_secs(10));
+            q.done(&"a".to_owned());
+            // The later entries were folded into the first.
+            let waited = tokio::time::timeout(Duration::from_secs(60), q.get()).await;
+            assert!(waited.is_err());
+        })
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn add_now_overrides_a_pending_delay() {
-        let q = queue();
-        q.add_after("a".to_owned(), Duration::from_secs(100));
-        q.add("a".to_owned());
-        assert_eq!(q.get().await.unwrap(), "a");
-        q.done(&"a".to_owned());
-        assert!(
-            tokio::time::timeout(Duration::from_secs(200), q.get())
-                .await
-                .is_err()
-        );
+    #[test]
+    fn add_now_overrides_a_pending_delay() {
+        test_runtime::run_paused(async {
+            let q = queue();
+            q.add_after("a".to_owned(), Duration::from_secs(100));
+            q.add("a".to_owned());
+            assert_eq!(q.get().await.unwrap(), "a");
+            q.done(&"a".to_owned());
+            assert!(
+                tokio::time::timeout(Duration::from_secs(200), q.get())
+                    .await
+                    .is_err()
+            );
+        })
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn rate_limited_adds_back_off_until_forgotten() {
-        let q = queue();
-        let key = "a".to_owned();
-        assert_eq!(q.add_rate_limited(key.clone()), Duration::from_secs(5));
-        let start = Instant::now();
-        assert_eq!(q.get().await.unwrap(), key);
-        assert_eq!(Instant::now() - start, Duration::from_secs(5));
-        q.done(&key);
-        assert_eq!(q.add_rate_limited(key.clone()), Duration::from_secs(10));
-        assert_eq!(q.failures(&key), 2);
-        q.forget(&key);
-        assert_eq!(q.failures(&key), 0);
-        assert_eq!(q.add_rate_limited(key.clone()), Duration::from_secs(5));
+    #[test]
+    fn rate_limited_adds_back_off_until_forgotten() {
+        test_runtime::run_paused(async {
+            let q = queue();
+            let key = "a".to_owned();
+            assert_eq!(q.add_rate_limited(key.clone()), Duration::from_secs(5));
+            let start = Instant::now();
+            assert_eq!(q.get().await.unwrap(), key);
+            assert_eq!(Instant::now() - start, Duration::from_secs(5));
+            q.done(&key);
+            assert_eq!(q.add_rate_limited(key.clone()), Duration::from_secs(10));
+            assert_eq!(q.failures(&key), 2);
+            q.forget(&key);
+            assert_eq!(q.failures(&key), 0);
+            assert_eq!(q.add_rate_limited(key.clone()), Duration::from_secs(5));
+        })
     }
 
-    #[tokio::test]
-    async fn shut_down_releases_every_waiting_worker() {
-        let q = queue();
-        let workers: Vec<_> = (0..3)
-            .map(|_| {
-                let q = q.clone();
-                tokio::spawn(async move { q.get().await })
-            })
-            .collect();
-        tokio::task::yield_now().await;
-        q.shut_down();
-        for w in workers {
-            assert_eq!(w.await.unwrap(), None);
-        }
-        q.add("late".to_owned());
-        assert_eq!(q.get().await, None);
+    #[test]
+    fn shut_down_releases_every_waiting_worker() {
+        test_runtime::run(async {
+            let q = queue();
+            let workers: Vec<_> = (0..3)
+                .map(|_| {
+                    let q = q.clone();
+                    tokio::spawn(async move { q.get().await })
+                })
+                .collect();
+            tokio::task::yield_now().await;
+            q.shut_down();
+            for w in workers {
+                assert_eq!(w.await.unwrap(), None);
+            }
+            q.add("late".to_owned());
+            assert_eq!(q.get().await, None);
+        })
     }
 }

@@ -183,118 +183,124 @@ async fn initialized(client: &Client, name: &str) -> bool {
     })
 }
 
-#[tokio::test]
-async fn only_the_leader_runs_controllers_and_sigterm_hands_over_quickly() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let client = client_for(&server);
-    let a = replica(&server, &[]).await;
-    eventually("a leads", Duration::from_secs(5), || async {
-        is_leader(&a)
-    })
-    .await;
-    let b = replica(&server, &[]).await;
+#[test]
+fn only_the_leader_runs_controllers_and_sigterm_hands_over_quickly() {
+    test_runtime::run(async {
+        let server = FakeApiServer::start(Config::default()).await.unwrap();
+        let client = client_for(&server);
+        let a = replica(&server, &[]).await;
+        eventually("a leads", Duration::from_secs(5), || async {
+            is_leader(&a)
+        })
+        .await;
+        let b = replica(&server, &[]).await;
 
-    tainted_node(&server, "n1");
-    eventually("n1 initialized", Duration::from_secs(10), || async {
-        initialized(&client, "n1").await
-    })
-    .await;
-    assert!(a.cloud.lookups.load(Ordering::SeqCst) >= 1);
-    assert_eq!(
-        b.cloud.lookups.load(Ordering::SeqCst),
-        0,
-        "a standby runs no controller"
-    );
-    assert!(!is_leader(&b));
+        tainted_node(&server, "n1");
+        eventually("n1 initialized", Duration::from_secs(10), || async {
+            initialized(&client, "n1").await
+        })
+        .await;
+        assert!(a.cloud.lookups.load(Ordering::SeqCst) >= 1);
+        assert_eq!(
+            b.cloud.lookups.load(Ordering::SeqCst),
+            0,
+            "a standby runs no controller"
+        );
+        assert!(!is_leader(&b));
 
-    // Health and metrics over HTTPS, on both replicas.
-    for r in [&a, &b] {
-        let (code, body) = get(r, "/healthz").await;
-        assert_eq!((code, body.as_str()), (200, "ok"));
-        assert_eq!(get(r, "/readyz").await.0, 200);
-        assert_eq!(get(r, "/livez").await.0, 200);
-    }
-    eventually("leader gauge", Duration::from_secs(5), || async {
-        get(&a, "/metrics")
-            .await
-            .1
-            .contains("leader_election_master_status{name=\"cloud-controller-manager\"} 1")
-    })
-    .await;
-    let (_, metrics) = get(&a, "/metrics").await;
-    assert!(
+        // Health and metrics over HTTPS, on both replicas.
+        for r in [&a, &b] {
+            let (code, body) = get(r, "/healthz").await;
+            assert_eq!((code, body.as_str()), (200, "ok"));
+            assert_eq!(get(r, "/readyz").await.0, 200);
+            assert_eq!(get(r, "/livez").await.0, 200);
+        }
+        eventually("leader gauge", Duration::from_secs(5), || async {
+            get(&a, "/metrics")
+                .await
+                .1
+                .contains("leader_election_master_status{name=\"cloud-controller-manager\"} 1")
+        })
+        .await;
+        let (_, metrics) = get(&a, "/metrics").await;
+        assert!(
         metrics.contains(
             "cloud_provider_reconcile_total{controller=\"cloud-node-controller\",result=\"success\"}"
         ),
         "{metrics}"
     );
 
-    // SIGTERM the leader: it releases the lease and the standby takes over within 2 s.
-    let Replica { running, stop, .. } = a;
-    stop.send(()).unwrap();
-    let released = Instant::now();
-    running.wait().await.unwrap();
-    eventually("b leads", Duration::from_secs(2), || async {
-        is_leader(&b)
-    })
-    .await;
-    assert!(released.elapsed() < Duration::from_secs(2));
+        // SIGTERM the leader: it releases the lease and the standby takes over within 2 s.
+        let Replica { running, stop, .. } = a;
+        stop.send(()).unwrap();
+        let released = Instant::now();
+        running.wait().await.unwrap();
+        eventually("b leads", Duration::from_secs(2), || async {
+            is_leader(&b)
+        })
+        .await;
+        assert!(released.elapsed() < Duration::from_secs(2));
 
-    tainted_node(&server, "n2");
-    eventually("n2 initialized by b", Duration::from_secs(10), || async {
-        initialized(&client, "n2").await
+        tainted_node(&server, "n2");
+        eventually("n2 initialized by b", Duration::from_secs(10), || async {
+            initialized(&client, "n2").await
+        })
+        .await;
+        assert!(b.cloud.lookups.load(Ordering::SeqCst) >= 1);
+        b.stop.send(()).unwrap();
+        b.running.wait().await.unwrap();
     })
-    .await;
-    assert!(b.cloud.lookups.load(Ordering::SeqCst) >= 1);
-    b.stop.send(()).unwrap();
-    b.running.wait().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_leader_that_cannot_renew_fails_healthz_then_exits_with_an_error() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let a = replica(&server, &[]).await;
-    eventually("a leads", Duration::from_secs(5), || async {
-        is_leader(&a)
-    })
-    .await;
-    assert_eq!(get(&a, "/healthz").await.0, 200);
+#[test]
+fn a_leader_that_cannot_renew_fails_healthz_then_exits_with_an_error() {
+    test_runtime::run(async {
+        let server = FakeApiServer::start(Config::default()).await.unwrap();
+        let a = replica(&server, &[]).await;
+        eventually("a leads", Duration::from_secs(5), || async {
+            is_leader(&a)
+        })
+        .await;
+        assert_eq!(get(&a, "/healthz").await.0, 200);
 
-    // The API server goes away: renewals fail; after the lease duration /healthz fails.
-    server.shutdown().await;
-    eventually("healthz fails", Duration::from_secs(10), || async {
-        let (code, body) = get(&a, "/healthz").await;
-        code == 500 && body.contains("[-]leaderElection failed")
+        // The API server goes away: renewals fail; after the lease duration /healthz fails.
+        server.shutdown().await;
+        eventually("healthz fails", Duration::from_secs(10), || async {
+            let (code, body) = get(&a, "/healthz").await;
+            code == 500 && body.contains("[-]leaderElection failed")
+        })
+        .await;
+        let Replica { running, .. } = a;
+        let result = running.wait().await;
+        assert!(
+            matches!(result, Err(AppError::LeaderElectionLost)),
+            "{result:?}"
+        );
     })
-    .await;
-    let Replica { running, .. } = a;
-    let result = running.wait().await;
-    assert!(
-        matches!(result, Err(AppError::LeaderElectionLost)),
-        "{result:?}"
-    );
 }
 
-#[tokio::test]
-async fn without_leader_election_controllers_start_at_once() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let client = client_for(&server);
-    let r = replica(
-        &server,
-        &[
-            "--leader-elect=false",
-            "--controllers=*,-cloud-node-lifecycle",
-        ],
-    )
-    .await;
-    assert!(r.running.leader().is_none());
-    tainted_node(&server, "n1");
-    eventually("n1 initialized", Duration::from_secs(10), || async {
-        initialized(&client, "n1").await
+#[test]
+fn without_leader_election_controllers_start_at_once() {
+    test_runtime::run(async {
+        let server = FakeApiServer::start(Config::default()).await.unwrap();
+        let client = client_for(&server);
+        let r = replica(
+            &server,
+            &[
+                "--leader-elect=false",
+                "--controllers=*,-cloud-node-lifecycle",
+            ],
+        )
+        .await;
+        assert!(r.running.leader().is_none());
+        tainted_node(&server, "n1");
+        eventually("n1 initialized", Duration::from_secs(10), || async {
+            initialized(&client, "n1").await
+        })
+        .await;
+        r.stop.send(()).unwrap();
+        r.running.wait().await.unwrap();
     })
-    .await;
-    r.stop.send(()).unwrap();
-    r.running.wait().await.unwrap();
 }
 
 #[test]

@@ -151,122 +151,129 @@ fn taint_keys(node: &Node) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test]
-async fn initializes_a_tainted_node() {
-    let (_server, client) = start().await;
-    let cloud = Arc::new(FakeCloud::default());
-    cloud.add(
-        "worker-1",
-        7,
-        vec![
-            node_address("ExternalIP", "203.0.113.20"),
-            node_address("InternalIP", "192.168.0.11"),
-            node_address("Hostname", "worker-1"),
-        ],
-    );
-    let nodes: Api<Node> = Api::all(client.clone());
-    nodes
-        .create(&PostParams::default(), &kubelet_node("worker-1", None))
-        .await
-        .unwrap();
-    let _stop = spawn_controller(&client, cloud.clone());
-
-    let node = eventually("node initialized", || async {
-        let n = nodes.get("worker-1").await.ok()?;
-        (!taint_keys(&n).contains(&TAINT_UNINITIALIZED.to_owned())
-            && n.status.as_ref()?.addresses.as_ref()?.len() == 3)
-            .then_some(n)
-    })
-    .await;
-    assert_eq!(taint_keys(&node), ["dedicated"]);
-    assert_eq!(
-        node.spec.as_ref().unwrap().provider_id.as_deref(),
-        Some("fake://7")
-    );
-    let labels = node.labels();
-    assert_eq!(labels[LABEL_ZONE], "is1a");
-    assert_eq!(labels[LABEL_REGION], "is1");
-    assert_eq!(labels[LABEL_INSTANCE_TYPE], "2core-4gb");
-    let addresses = node.status.unwrap().addresses.unwrap();
-    assert_eq!(addresses[0], node_address("ExternalIP", "203.0.113.20"));
-
-    let events: Api<Event> = Api::namespaced(client.clone(), "default");
-    let synced = eventually("Synced event", || async {
-        let list = events.list(&ListParams::default()).await.ok()?;
-        list.items
-            .into_iter()
-            .find(|e| e.reason.as_deref() == Some("Synced"))
-    })
-    .await;
-    assert_eq!(synced.regarding.unwrap().name.as_deref(), Some("worker-1"));
-}
-
-#[tokio::test]
-async fn provided_node_ip_mismatch_keeps_the_taint_and_warns() {
-    let (_server, client) = start().await;
-    let cloud = Arc::new(FakeCloud::default());
-    cloud.add(
-        "worker-2",
-        8,
-        vec![node_address("InternalIP", "192.168.0.12")],
-    );
-    let nodes: Api<Node> = Api::all(client.clone());
-    nodes
-        .create(
-            &PostParams::default(),
-            &kubelet_node("worker-2", Some("10.0.0.99")),
-        )
-        .await
-        .unwrap();
-    let _stop = spawn_controller(&client, cloud.clone());
-
-    let events: Api<Event> = Api::namespaced(client.clone(), "default");
-    let warning = eventually("SyncNodeFailed event", || async {
-        let list = events.list(&ListParams::default()).await.ok()?;
-        list.items
-            .into_iter()
-            .find(|e| e.reason.as_deref() == Some("SyncNodeFailed"))
-    })
-    .await;
-    assert!(warning.note.unwrap().contains("10.0.0.99"));
-    let node = nodes.get("worker-2").await.unwrap();
-    assert!(taint_keys(&node).contains(&TAINT_UNINITIALIZED.to_owned()));
-    assert_eq!(node.spec.unwrap().provider_id, None, "nothing written");
-}
-
-#[tokio::test]
-async fn node_without_instance_stays_tainted() {
-    let (_server, client) = start().await;
-    let cloud = Arc::new(FakeCloud::default());
-    let nodes: Api<Node> = Api::all(client.clone());
-    nodes
-        .create(&PostParams::default(), &kubelet_node("ghost", None))
-        .await
-        .unwrap();
-    let _stop = spawn_controller(&client, cloud.clone());
-    eventually("a lookup", || async {
-        (cloud.metadata_calls.load(Ordering::SeqCst) > 0).then_some(())
-    })
-    .await;
-    let node = nodes.get("ghost").await.unwrap();
-    assert!(taint_keys(&node).contains(&TAINT_UNINITIALIZED.to_owned()));
-}
-
-#[tokio::test]
-async fn address_sync_uses_one_batched_call_for_500_nodes() {
-    let (server, client) = start().await;
-    let cloud = Arc::new(FakeCloud::default());
-    for i in 0..500 {
-        let name = format!("node-{i:03}");
+#[test]
+fn initializes_a_tainted_node() {
+    test_runtime::run(async {
+        let (_server, client) = start().await;
+        let cloud = Arc::new(FakeCloud::default());
         cloud.add(
-            &name,
-            i,
-            vec![node_address(
-                "InternalIP",
-                &format!("10.0.{}.{}", i / 250, i % 250 + 1),
-            )],
+            "worker-1",
+            7,
+            vec![
+                node_address("ExternalIP", "203.0.113.20"),
+                node_address("InternalIP", "192.168.0.11"),
+                node_address("Hostname", "worker-1"),
+            ],
         );
-        server
+        let nodes: Api<Node> = Api::all(client.clone());
+        nodes
+            .create(&PostParams::default(), &kubelet_node("worker-1", None))
+            .await
+            .unwrap();
+        let _stop = spawn_controller(&client, cloud.clone());
+
+        let node = eventually("node initialized", || async {
+            let n = nodes.get("worker-1").await.ok()?;
+            (!taint_keys(&n).contains(&TAINT_UNINITIALIZED.to_owned())
+                && n.status.as_ref()?.addresses.as_ref()?.len() == 3)
+                .then_some(n)
+        })
+        .await;
+        assert_eq!(taint_keys(&node), ["dedicated"]);
+        assert_eq!(
+            node.spec.as_ref().unwrap().provider_id.as_deref(),
+            Some("fake://7")
+        );
+        let labels = node.labels();
+        assert_eq!(labels[LABEL_ZONE], "is1a");
+        assert_eq!(labels[LABEL_REGION], "is1");
+        assert_eq!(labels[LABEL_INSTANCE_TYPE], "2core-4gb");
+        let addresses = node.status.unwrap().addresses.unwrap();
+        assert_eq!(addresses[0], node_address("ExternalIP", "203.0.113.20"));
+
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        let synced = eventually("Synced event", || async {
+            let list = events.list(&ListParams::default()).await.ok()?;
+            list.items
+                .into_iter()
+                .find(|e| e.reason.as_deref() == Some("Synced"))
+        })
+        .await;
+        assert_eq!(synced.regarding.unwrap().name.as_deref(), Some("worker-1"));
+    })
+}
+
+#[test]
+fn provided_node_ip_mismatch_keeps_the_taint_and_warns() {
+    test_runtime::run(async {
+        let (_server, client) = start().await;
+        let cloud = Arc::new(FakeCloud::default());
+        cloud.add(
+            "worker-2",
+            8,
+            vec![node_address("InternalIP", "192.168.0.12")],
+        );
+        let nodes: Api<Node> = Api::all(client.clone());
+        nodes
+            .create(
+                &PostParams::default(),
+                &kubelet_node("worker-2", Some("10.0.0.99")),
+            )
+            .await
+            .unwrap();
+        let _stop = spawn_controller(&client, cloud.clone());
+
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        let warning = eventually("SyncNodeFailed event", || async {
+            let list = events.list(&ListParams::default()).await.ok()?;
+            list.items
+                .into_iter()
+                .find(|e| e.reason.as_deref() == Some("SyncNodeFailed"))
+        })
+        .await;
+        assert!(warning.note.unwrap().contains("10.0.0.99"));
+        let node = nodes.get("worker-2").await.unwrap();
+        assert!(taint_keys(&node).contains(&TAINT_UNINITIALIZED.to_owned()));
+        assert_eq!(node.spec.unwrap().provider_id, None, "nothing written");
+    })
+}
+
+#[test]
+fn node_without_instance_stays_tainted() {
+    test_runtime::run(async {
+        let (_server, client) = start().await;
+        let cloud = Arc::new(FakeCloud::default());
+        let nodes: Api<Node> = Api::all(client.clone());
+        nodes
+            .create(&PostParams::default(), &kubelet_node("ghost", None))
+            .await
+            .unwrap();
+        let _stop = spawn_controller(&client, cloud.clone());
+        eventually("a lookup", || async {
+            (cloud.metadata_calls.load(Ordering::SeqCst) > 0).then_some(())
+        })
+        .await;
+        let node = nodes.get("ghost").await.unwrap();
+        assert!(taint_keys(&node).contains(&TAINT_UNINITIALIZED.to_owned()));
+    })
+}
+
+#[test]
+fn address_sync_uses_one_batched_call_for_500_nodes() {
+    test_runtime::run(async {
+        let (server, client) = start().await;
+        let cloud = Arc::new(FakeCloud::default());
+        for i in 0..500 {
+            let name = format!("node-{i:03}");
+            cloud.add(
+                &name,
+                i,
+                vec![node_address(
+                    "InternalIP",
+                    &format!("10.0.{}.{}", i / 250, i % 250 + 1),
+                )],
+            );
+            server
             .store()
             .create(
                 "nodes",
@@ -275,104 +282,109 @@ async fn address_sync_uses_one_batched_call_for_500_nodes() {
                        "status": {"addresses": [{"type": "InternalIP", "address": "10.255.255.255"}]}}),
             )
             .unwrap();
-    }
-    let controller = CloudNodeController::new(
-        client.clone(),
-        cloud.clone(),
-        NodeControllerConfig::default(),
-    );
-    let nodes: Api<Node> = Api::all(client.clone());
-    let listed = nodes.list(&ListParams::default()).await.unwrap().items;
-    assert_eq!(controller.sync_addresses(&listed).await, 500);
-    assert_eq!(cloud.batch_calls.load(Ordering::SeqCst), 1);
-    assert_eq!(cloud.metadata_calls.load(Ordering::SeqCst), 0);
-    let n = nodes.get("node-251").await.unwrap();
-    assert_eq!(
-        n.status.unwrap().addresses.unwrap(),
-        [node_address("InternalIP", "10.0.1.2")]
-    );
-
-    // Nothing changed: nothing written.
-    let listed = nodes.list(&ListParams::default()).await.unwrap().items;
-    let rv_before = server.store().resource_version();
-    assert_eq!(controller.sync_addresses(&listed).await, 0);
-    assert_eq!(server.store().resource_version(), rv_before);
-    assert_eq!(cloud.batch_calls.load(Ordering::SeqCst), 2);
-}
-
-#[tokio::test]
-async fn a_conflicting_write_during_initialization_is_retried_and_kept() {
-    let (server, client) = start().await;
-    let cloud = Arc::new(FakeCloud::default());
-    cloud.add(
-        "worker-3",
-        9,
-        vec![node_address("InternalIP", "192.168.0.13")],
-    );
-    // The kubelet updates the Node while the controller asks the cloud: the controller's
-    // write then carries a stale resourceVersion and gets 409.
-    let store = server.store().clone();
-    *cloud.during_lookup.lock().unwrap() = Some(Box::new(move |name| {
-        let _ = store.patch(
-            "nodes",
-            None,
-            name,
-            fake_apiserver::PatchType::Merge,
-            &json!({"metadata": {"labels": {"kubelet-wrote": "yes"}}}),
-            fake_apiserver::Subresource::Main,
+        }
+        let controller = CloudNodeController::new(
+            client.clone(),
+            cloud.clone(),
+            NodeControllerConfig::default(),
         );
-    }));
-    let nodes: Api<Node> = Api::all(client.clone());
-    nodes
-        .create(&PostParams::default(), &kubelet_node("worker-3", None))
-        .await
-        .unwrap();
-    let _stop = spawn_controller(&client, cloud.clone());
-    let node = eventually("node initialized", || async {
-        let n = nodes.get("worker-3").await.ok()?;
-        (!taint_keys(&n).contains(&TAINT_UNINITIALIZED.to_owned())).then_some(n)
+        let nodes: Api<Node> = Api::all(client.clone());
+        let listed = nodes.list(&ListParams::default()).await.unwrap().items;
+        assert_eq!(controller.sync_addresses(&listed).await, 500);
+        assert_eq!(cloud.batch_calls.load(Ordering::SeqCst), 1);
+        assert_eq!(cloud.metadata_calls.load(Ordering::SeqCst), 0);
+        let n = nodes.get("node-251").await.unwrap();
+        assert_eq!(
+            n.status.unwrap().addresses.unwrap(),
+            [node_address("InternalIP", "10.0.1.2")]
+        );
+
+        // Nothing changed: nothing written.
+        let listed = nodes.list(&ListParams::default()).await.unwrap().items;
+        let rv_before = server.store().resource_version();
+        assert_eq!(controller.sync_addresses(&listed).await, 0);
+        assert_eq!(server.store().resource_version(), rv_before);
+        assert_eq!(cloud.batch_calls.load(Ordering::SeqCst), 2);
     })
-    .await;
-    assert_eq!(
-        node.labels()["kubelet-wrote"],
-        "yes",
-        "the other write survives"
-    );
-    assert_eq!(node.labels()[LABEL_ZONE], "is1a");
-    assert_eq!(node.spec.unwrap().provider_id.as_deref(), Some("fake://9"));
-    assert_eq!(
-        cloud.metadata_calls.load(Ordering::SeqCst),
-        1,
-        "the conflict is retried without asking the cloud again"
-    );
 }
 
-#[tokio::test]
-async fn a_matching_provided_node_ip_comes_first() {
-    let (_server, client) = start().await;
-    let cloud = Arc::new(FakeCloud::default());
-    cloud.add(
-        "worker-4",
-        10,
-        vec![
-            node_address("ExternalIP", "203.0.113.24"),
-            node_address("InternalIP", "192.168.0.14"),
-        ],
-    );
-    let nodes: Api<Node> = Api::all(client.clone());
-    nodes
-        .create(
-            &PostParams::default(),
-            &kubelet_node("worker-4", Some("192.168.0.14")),
-        )
-        .await
-        .unwrap();
-    let _stop = spawn_controller(&client, cloud.clone());
-    let node = eventually("node initialized", || async {
-        let n = nodes.get("worker-4").await.ok()?;
-        (!taint_keys(&n).contains(&TAINT_UNINITIALIZED.to_owned())).then_some(n)
+#[test]
+fn a_conflicting_write_during_initialization_is_retried_and_kept() {
+    test_runtime::run(async {
+        let (server, client) = start().await;
+        let cloud = Arc::new(FakeCloud::default());
+        cloud.add(
+            "worker-3",
+            9,
+            vec![node_address("InternalIP", "192.168.0.13")],
+        );
+        // The kubelet updates the Node while the controller asks the cloud: the controller's
+        // write then carries a stale resourceVersion and gets 409.
+        let store = server.store().clone();
+        *cloud.during_lookup.lock().unwrap() = Some(Box::new(move |name| {
+            let _ = store.patch(
+                "nodes",
+                None,
+                name,
+                fake_apiserver::PatchType::Merge,
+                &json!({"metadata": {"labels": {"kubelet-wrote": "yes"}}}),
+                fake_apiserver::Subresource::Main,
+            );
+        }));
+        let nodes: Api<Node> = Api::all(client.clone());
+        nodes
+            .create(&PostParams::default(), &kubelet_node("worker-3", None))
+            .await
+            .unwrap();
+        let _stop = spawn_controller(&client, cloud.clone());
+        let node = eventually("node initialized", || async {
+            let n = nodes.get("worker-3").await.ok()?;
+            (!taint_keys(&n).contains(&TAINT_UNINITIALIZED.to_owned())).then_some(n)
+        })
+        .await;
+        assert_eq!(
+            node.labels()["kubelet-wrote"],
+            "yes",
+            "the other write survives"
+        );
+        assert_eq!(node.labels()[LABEL_ZONE], "is1a");
+        assert_eq!(node.spec.unwrap().provider_id.as_deref(), Some("fake://9"));
+        assert_eq!(
+            cloud.metadata_calls.load(Ordering::SeqCst),
+            1,
+            "the conflict is retried without asking the cloud again"
+        );
     })
-    .await;
-    let addresses = node.status.unwrap().addresses.unwrap();
-    assert_eq!(addresses[0], node_address("InternalIP", "192.168.0.14"));
+}
+
+#[test]
+fn a_matching_provided_node_ip_comes_first() {
+    test_runtime::run(async {
+        let (_server, client) = start().await;
+        let cloud = Arc::new(FakeCloud::default());
+        cloud.add(
+            "worker-4",
+            10,
+            vec![
+                node_address("ExternalIP", "203.0.113.24"),
+                node_address("InternalIP", "192.168.0.14"),
+            ],
+        );
+        let nodes: Api<Node> = Api::all(client.clone());
+        nodes
+            .create(
+                &PostParams::default(),
+                &kubelet_node("worker-4", Some("192.168.0.14")),
+            )
+            .await
+            .unwrap();
+        let _stop = spawn_controller(&client, cloud.clone());
+        let node = eventually("node initialized", || async {
+            let n = nodes.get("worker-4").await.ok()?;
+            (!taint_keys(&n).contains(&TAINT_UNINITIALIZED.to_owned())).then_some(n)
+        })
+        .await;
+        let addresses = node.status.unwrap().addresses.unwrap();
+        assert_eq!(addresses[0], node_address("InternalIP", "192.168.0.14"));
+    })
 }

@@ -81,104 +81,108 @@ fn node_json(name: &str, ready: &str, shutdown_taint: bool) -> serde_json::Value
     })
 }
 
-#[tokio::test]
-async fn deletes_only_on_definitive_not_found_and_manages_the_shutdown_taint() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let client = Client::try_from(kube::Config::new(server.url().parse().unwrap())).unwrap();
-    let cloud = Arc::new(ScriptedCloud::default());
-    let cases = [
-        ("gone", "Unknown", false, Instance::Gone),
-        ("cloud-down", "False", false, Instance::CloudError),
-        ("stopped", "False", false, Instance::Stopped),
-        ("rebooting", "Unknown", false, Instance::Running),
-        ("back", "True", true, Instance::Running),
-        ("healthy", "True", false, Instance::Gone),
-    ];
-    for (name, ready, taint, instance) in cases {
-        server
-            .store()
-            .create("nodes", None, node_json(name, ready, taint))
-            .unwrap();
-        cloud.set(name, instance);
-    }
-    let nodes: Api<Node> = Api::all(client.clone());
-    let listed = nodes.list(&ListParams::default()).await.unwrap().items;
-    let controller =
-        NodeLifecycleController::new(client.clone(), cloud.clone(), Duration::from_secs(5));
-    let mut report = controller.monitor(&listed).await;
-    report.errors.sort();
-    assert_eq!(
-        report,
-        MonitorReport {
-            deleted: vec!["gone".into()],
-            tainted: vec!["stopped".into()],
-            untainted: vec!["back".into()],
-            errors: vec!["cloud-down".into()],
+#[test]
+fn deletes_only_on_definitive_not_found_and_manages_the_shutdown_taint() {
+    test_runtime::run(async {
+        let server = FakeApiServer::start(Config::default()).await.unwrap();
+        let client = Client::try_from(kube::Config::new(server.url().parse().unwrap())).unwrap();
+        let cloud = Arc::new(ScriptedCloud::default());
+        let cases = [
+            ("gone", "Unknown", false, Instance::Gone),
+            ("cloud-down", "False", false, Instance::CloudError),
+            ("stopped", "False", false, Instance::Stopped),
+            ("rebooting", "Unknown", false, Instance::Running),
+            ("back", "True", true, Instance::Running),
+            ("healthy", "True", false, Instance::Gone),
+        ];
+        for (name, ready, taint, instance) in cases {
+            server
+                .store()
+                .create("nodes", None, node_json(name, ready, taint))
+                .unwrap();
+            cloud.set(name, instance);
         }
-    );
-    assert!(nodes.get_opt("gone").await.unwrap().is_none());
-    assert!(
-        nodes.get_opt("cloud-down").await.unwrap().is_some(),
-        "an error never deletes"
-    );
-    assert!(
-        nodes.get_opt("healthy").await.unwrap().is_some(),
-        "ready nodes are not checked"
-    );
-    assert!(has_shutdown_taint(&nodes.get("stopped").await.unwrap()));
-    assert!(!has_shutdown_taint(&nodes.get("back").await.unwrap()));
-    assert!(!has_shutdown_taint(&nodes.get("rebooting").await.unwrap()));
+        let nodes: Api<Node> = Api::all(client.clone());
+        let listed = nodes.list(&ListParams::default()).await.unwrap().items;
+        let controller =
+            NodeLifecycleController::new(client.clone(), cloud.clone(), Duration::from_secs(5));
+        let mut report = controller.monitor(&listed).await;
+        report.errors.sort();
+        assert_eq!(
+            report,
+            MonitorReport {
+                deleted: vec!["gone".into()],
+                tainted: vec!["stopped".into()],
+                untainted: vec!["back".into()],
+                errors: vec!["cloud-down".into()],
+            }
+        );
+        assert!(nodes.get_opt("gone").await.unwrap().is_none());
+        assert!(
+            nodes.get_opt("cloud-down").await.unwrap().is_some(),
+            "an error never deletes"
+        );
+        assert!(
+            nodes.get_opt("healthy").await.unwrap().is_some(),
+            "ready nodes are not checked"
+        );
+        assert!(has_shutdown_taint(&nodes.get("stopped").await.unwrap()));
+        assert!(!has_shutdown_taint(&nodes.get("back").await.unwrap()));
+        assert!(!has_shutdown_taint(&nodes.get("rebooting").await.unwrap()));
 
-    let events: Api<Event> = Api::namespaced(client.clone(), "default");
-    let deleting: Vec<Event> = events
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.reason.as_deref() == Some("DeletingNode"))
-        .collect();
-    assert_eq!(deleting.len(), 1);
-    assert_eq!(
-        deleting[0].regarding.as_ref().unwrap().name.as_deref(),
-        Some("gone")
-    );
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        let deleting: Vec<Event> = events
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.reason.as_deref() == Some("DeletingNode"))
+            .collect();
+        assert_eq!(deleting.len(), 1);
+        assert_eq!(
+            deleting[0].regarding.as_ref().unwrap().name.as_deref(),
+            Some("gone")
+        );
 
-    // A second pass changes nothing.
-    let listed = nodes.list(&ListParams::default()).await.unwrap().items;
-    let rv = server.store().resource_version();
-    let again = controller.monitor(&listed).await;
-    assert!(again.deleted.is_empty() && again.tainted.is_empty() && again.untainted.is_empty());
-    assert_eq!(server.store().resource_version(), rv, "no writes");
+        // A second pass changes nothing.
+        let listed = nodes.list(&ListParams::default()).await.unwrap().items;
+        let rv = server.store().resource_version();
+        let again = controller.monitor(&listed).await;
+        assert!(again.deleted.is_empty() && again.tainted.is_empty() && again.untainted.is_empty());
+        assert_eq!(server.store().resource_version(), rv, "no writes");
+    })
 }
 
-#[tokio::test]
-async fn run_loop_deletes_a_node_whose_server_disappears() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let client = Client::try_from(kube::Config::new(server.url().parse().unwrap())).unwrap();
-    let cloud = Arc::new(ScriptedCloud::default());
-    server
-        .store()
-        .create("nodes", None, node_json("worker", "Unknown", false))
-        .unwrap();
-    cloud.set("worker", Instance::Running);
-    let controller =
-        NodeLifecycleController::new(client.clone(), cloud.clone(), Duration::from_millis(50));
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        controller
-            .run(async move {
-                let _ = stop_rx.await;
-            })
-            .await;
-    });
-    let nodes: Api<Node> = Api::all(client.clone());
-    cloud.set("worker", Instance::Gone);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while nodes.get_opt("worker").await.unwrap().is_some() {
-        assert!(tokio::time::Instant::now() < deadline, "node not deleted");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    stop_tx.send(()).unwrap();
-    task.await.unwrap();
+#[test]
+fn run_loop_deletes_a_node_whose_server_disappears() {
+    test_runtime::run(async {
+        let server = FakeApiServer::start(Config::default()).await.unwrap();
+        let client = Client::try_from(kube::Config::new(server.url().parse().unwrap())).unwrap();
+        let cloud = Arc::new(ScriptedCloud::default());
+        server
+            .store()
+            .create("nodes", None, node_json("worker", "Unknown", false))
+            .unwrap();
+        cloud.set("worker", Instance::Running);
+        let controller =
+            NodeLifecycleController::new(client.clone(), cloud.clone(), Duration::from_millis(50));
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            controller
+                .run(async move {
+                    let _ = stop_rx.await;
+                })
+                .await;
+        });
+        let nodes: Api<Node> = Api::all(client.clone());
+        cloud.set("worker", Instance::Gone);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while nodes.get_opt("worker").await.unwrap().is_some() {
+            assert!(tokio::time::Instant::now() < deadline, "node not deleted");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop_tx.send(()).unwrap();
+        task.await.unwrap();
+    })
 }

@@ -393,430 +393,456 @@ fn finalized(s: &Service) -> bool {
     s.finalizers().iter().any(|f| f == FINALIZER_LB_CLEANUP)
 }
 
-#[tokio::test]
-async fn creates_a_load_balancer_with_finalizer_status_and_events() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    h.node("w2", "10.0.0.2", json!({}), json!([]));
-    h.node(
-        "excluded",
-        "10.0.0.3",
-        json!({ LABEL_EXCLUDE_FROM_LB: "true" }),
-        json!([]),
-    );
-    h.node(
-        "leaving",
-        "10.0.0.4",
-        json!({}),
-        json!([{"key": TAINT_TO_BE_DELETED_BY_AUTOSCALER, "effect": "NoSchedule"}]),
-    );
-    h.service("web", None);
-    h.start(fast_config());
+#[test]
+fn creates_a_load_balancer_with_finalizer_status_and_events() {
+    test_runtime::run(async {
+        let mut h = Harness::new().await;
+        h.node("w1", "10.0.0.1", json!({}), json!([]));
+        h.node("w2", "10.0.0.2", json!({}), json!([]));
+        h.node(
+            "excluded",
+            "10.0.0.3",
+            json!({ LABEL_EXCLUDE_FROM_LB: "true" }),
+            json!([]),
+        );
+        h.node(
+            "leaving",
+            "10.0.0.4",
+            json!({}),
+            json!([{"key": TAINT_TO_BE_DELETED_BY_AUTOSCALER, "effect": "NoSchedule"}]),
+        );
+        h.service("web", None);
+        h.start(fast_config());
 
-    eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
-    let svc = h.get("web").await.unwrap();
-    assert!(finalized(&svc));
-    assert_eq!(
-        h.ip("web").await.unwrap(),
-        h.cloud.vip("default/web").unwrap()
-    );
-    assert_eq!(
-        h.cloud.backends("default/web").unwrap(),
-        ["w1", "w2"],
-        "excluded and autoscaler-tainted nodes are left out"
-    );
-    eventually("ensured event", || async {
-        h.reasons("web")
-            .await
-            .contains(&"EnsuredLoadBalancer".to_owned())
+        eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
+        let svc = h.get("web").await.unwrap();
+        assert!(finalized(&svc));
+        assert_eq!(
+            h.ip("web").await.unwrap(),
+            h.cloud.vip("default/web").unwrap()
+        );
+        assert_eq!(
+            h.cloud.backends("default/web").unwrap(),
+            ["w1", "w2"],
+            "excluded and autoscaler-tainted nodes are left out"
+        );
+        eventually("ensured event", || async {
+            h.reasons("web")
+                .await
+                .contains(&"EnsuredLoadBalancer".to_owned())
+        })
+        .await;
+        let reasons = h.reasons("web").await;
+        assert!(reasons.contains(&"EnsuringLoadBalancer".to_owned()));
+        assert!(
+            reasons.contains(&"BackendsChosen".to_owned()),
+            "provider events are published: {reasons:?}"
+        );
+        assert_eq!(h.cloud.count(Op::Ensure), 1);
+        h.stop().await;
     })
-    .await;
-    let reasons = h.reasons("web").await;
-    assert!(reasons.contains(&"EnsuringLoadBalancer".to_owned()));
-    assert!(
-        reasons.contains(&"BackendsChosen".to_owned()),
-        "provider events are published: {reasons:?}"
-    );
-    assert_eq!(h.cloud.count(Op::Ensure), 1);
-    h.stop().await;
 }
 
-#[tokio::test]
-async fn a_resync_with_nothing_changed_writes_nothing() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    h.service("web", None);
-    h.start(ServiceControllerConfig {
-        resync_period: Some(Duration::from_millis(100)),
-        ..fast_config()
-    });
-    eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
-    eventually("ensured event", || async {
-        h.reasons("web")
-            .await
-            .contains(&"EnsuredLoadBalancer".to_owned())
+#[test]
+fn a_resync_with_nothing_changed_writes_nothing() {
+    test_runtime::run(async {
+        let mut h = Harness::new().await;
+        h.node("w1", "10.0.0.1", json!({}), json!([]));
+        h.service("web", None);
+        h.start(ServiceControllerConfig {
+            resync_period: Some(Duration::from_millis(100)),
+            ..fast_config()
+        });
+        eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
+        eventually("ensured event", || async {
+            h.reasons("web")
+                .await
+                .contains(&"EnsuredLoadBalancer".to_owned())
+        })
+        .await;
+        let rv = h.server.store().resource_version();
+        // Several resyncs reach the provider (drift repair) but change nothing in Kubernetes.
+        eventually("three more resyncs", || async {
+            h.cloud.count(Op::Ensure) >= 4
+        })
+        .await;
+        assert_eq!(
+            h.server.store().resource_version(),
+            rv,
+            "no status patch, no finalizer patch, no event on a quiet resync"
+        );
+        h.stop().await;
     })
-    .await;
-    let rv = h.server.store().resource_version();
-    // Several resyncs reach the provider (drift repair) but change nothing in Kubernetes.
-    eventually("three more resyncs", || async {
-        h.cloud.count(Op::Ensure) >= 4
-    })
-    .await;
-    assert_eq!(
-        h.server.store().resource_version(),
-        rv,
-        "no status patch, no finalizer patch, no event on a quiet resync"
-    );
-    h.stop().await;
 }
 
-#[tokio::test]
-async fn spec_changes_re_ensure_but_status_changes_do_not() {
-    let mut h = Harness::with_web_ensured(fast_config()).await;
-    assert_eq!(h.cloud.count(Op::Ensure), 1);
+#[test]
+fn spec_changes_re_ensure_but_status_changes_do_not() {
+    test_runtime::run(async {
+        let mut h = Harness::with_web_ensured(fast_config()).await;
+        assert_eq!(h.cloud.count(Op::Ensure), 1);
 
-    // A label change is not a load balancer change.
-    h.services()
-        .patch(
-            "web",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"team": "a"}}})),
-        )
-        .await
-        .unwrap();
-    h.services()
-        .patch(
-            "web",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"ports": [
-                {"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30080},
-                {"name": "https", "port": 443, "protocol": "TCP", "nodePort": 30443}
-            ]}})),
-        )
-        .await
-        .unwrap();
-    eventually("second ensure", || async { h.cloud.count(Op::Ensure) == 2 }).await;
-    // The label patch came first and was ignored: exactly one more ensure, for the ports.
-    h.services()
-        .patch(
-            "web",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"annotations": {"example.com/x": "1"}}})),
-        )
-        .await
-        .unwrap();
-    eventually("annotation change ensures", || async {
-        h.cloud.count(Op::Ensure) == 3
-    })
-    .await;
-    h.stop().await;
-    assert_eq!(h.cloud.count(Op::Ensure), 3);
-}
-
-#[tokio::test]
-async fn deleting_the_service_deletes_the_load_balancer_then_the_finalizer() {
-    let mut h = Harness::with_web_ensured(fast_config()).await;
-
-    h.services()
-        .delete("web", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("service gone", || async { h.get("web").await.is_none() }).await;
-    assert!(h.cloud.vip("default/web").is_none());
-    assert_eq!(h.cloud.count(Op::Delete), 1);
-    let reasons = h.reasons("web").await;
-    assert!(
-        reasons.contains(&"DeletingLoadBalancer".to_owned()),
-        "{reasons:?}"
-    );
-    assert!(
-        reasons.contains(&"DeletedLoadBalancer".to_owned()),
-        "{reasons:?}"
-    );
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn a_service_deleted_while_the_controller_was_down_is_cleaned_up_at_start() {
-    let mut h = Harness::with_web_ensured(fast_config()).await;
-    h.stop().await;
-
-    h.services()
-        .delete("web", &DeleteParams::default())
-        .await
-        .unwrap();
-    let held = h.get("web").await.unwrap();
-    assert!(
-        held.metadata.deletion_timestamp.is_some() && finalized(&held),
-        "the finalizer holds the Service while no controller runs"
-    );
-
-    h.start(fast_config());
-    eventually("service gone", || async { h.get("web").await.is_none() }).await;
-    assert!(h.cloud.vip("default/web").is_none());
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn a_type_change_removes_the_load_balancer_status_and_finalizer() {
-    let mut h = Harness::with_web_ensured(fast_config()).await;
-    h.services()
-        .patch(
-            "web",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"type": "ClusterIP"}})),
-        )
-        .await
-        .unwrap();
-    eventually("finalizer removed", || async {
-        !finalized(&h.get("web").await.unwrap())
-    })
-    .await;
-    assert!(h.ip("web").await.is_none(), "status cleared");
-    assert!(h.cloud.vip("default/web").is_none());
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn a_service_that_vanishes_without_our_finalizer_is_cleaned_up_from_memory() {
-    let mut h = Harness::with_web_ensured(fast_config()).await;
-    // Someone strips the finalizer by hand and deletes the Service.
-    h.services()
-        .patch(
-            "web",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"finalizers": null}})),
-        )
-        .await
-        .unwrap();
-    h.services()
-        .delete("web", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("load balancer deleted", || async {
-        h.cloud.vip("default/web").is_none()
-    })
-    .await;
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn node_changes_update_only_load_balancers_whose_node_set_changed() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    h.service("a", None);
-    h.service("b", None);
-    h.start(fast_config());
-    eventually("both ensured", || async {
-        h.ip("a").await.is_some() && h.ip("b").await.is_some()
-    })
-    .await;
-    let vip_a = h.ip("a").await.unwrap();
-
-    h.node("w2", "10.0.0.2", json!({}), json!([]));
-    eventually("both updated", || async {
-        h.cloud.backends("default/a").unwrap() == ["w1", "w2"]
-            && h.cloud.backends("default/b").unwrap() == ["w1", "w2"]
-    })
-    .await;
-    assert_eq!(h.cloud.count(Op::Update), 2, "one update per service");
-    assert_eq!(h.cloud.count(Op::Ensure), 2, "no re-create on node changes");
-    assert_eq!(h.ip("a").await.unwrap(), vip_a);
-    eventually("updated event", || async {
-        h.reasons("a")
-            .await
-            .contains(&"UpdatedLoadBalancer".to_owned())
-    })
-    .await;
-
-    // A service created now is ensured with the current set and needs no update.
-    h.service("c", None);
-    eventually("c ensured", || async { h.ip("c").await.is_some() }).await;
-
-    // Heartbeats and condition changes do not touch load balancers.
-    let nodes: Api<Node> = Api::all(h.client.clone());
-    for name in ["w1", "w2"] {
-        nodes
-            .patch_status(
-                name,
+        // A label change is not a load balancer change.
+        h.services()
+            .patch(
+                "web",
                 &PatchParams::default(),
-                &Patch::Merge(json!({"status": {"conditions": [
-                    {"type": "Ready", "status": "False"}
+                &Patch::Merge(json!({"metadata": {"labels": {"team": "a"}}})),
+            )
+            .await
+            .unwrap();
+        h.services()
+            .patch(
+                "web",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"ports": [
+                    {"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30080},
+                    {"name": "https", "port": 443, "protocol": "TCP", "nodePort": 30443}
                 ]}})),
             )
             .await
             .unwrap();
-    }
-    // Excluding a node does, for every service.
-    nodes
-        .patch(
-            "w1",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": { LABEL_EXCLUDE_FROM_LB: "true" }}})),
-        )
-        .await
-        .unwrap();
-    eventually("w1 excluded everywhere", || async {
-        ["a", "b", "c"]
-            .iter()
-            .all(|s| h.cloud.backends(&format!("default/{s}")).unwrap() == ["w2"])
+        eventually("second ensure", || async { h.cloud.count(Op::Ensure) == 2 }).await;
+        // The label patch came first and was ignored: exactly one more ensure, for the ports.
+        h.services()
+            .patch(
+                "web",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": {"example.com/x": "1"}}})),
+            )
+            .await
+            .unwrap();
+        eventually("annotation change ensures", || async {
+            h.cloud.count(Op::Ensure) == 3
+        })
+        .await;
+        h.stop().await;
+        assert_eq!(h.cloud.count(Op::Ensure), 3);
     })
-    .await;
-    assert_eq!(
-        h.cloud.count(Op::Update),
-        5,
-        "2 for w2 joining, then 3 for w1's exclusion; none for NotReady"
-    );
-    h.stop().await;
 }
 
-#[tokio::test]
-async fn failures_back_off_exponentially_and_warn() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    h.cloud.script(
-        Op::Ensure,
-        "default/web",
-        &[Script::Fail, Script::Fail, Script::Fail],
-    );
-    h.service("web", None);
-    h.start(fast_config());
-    eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
-    let calls = h.cloud.calls(Op::Ensure, "default/web");
-    assert_eq!(calls.len(), 4);
-    let gaps: Vec<Duration> = calls.windows(2).map(|w| w[1] - w[0]).collect();
-    // 100 ms, 200 ms, 400 ms (plus processing time).
-    for (gap, min) in gaps.iter().zip([100u64, 200, 400]) {
-        assert!(*gap >= Duration::from_millis(min), "gaps {gaps:?}");
-    }
-    let notes = h.notes("web", "SyncLoadBalancerFailed").await;
-    assert!(!notes.is_empty());
-    assert!(
-        notes[0].starts_with("Error syncing load balancer: the cloud said 503"),
-        "{notes:?}"
-    );
-    h.stop().await;
+#[test]
+fn deleting_the_service_deletes_the_load_balancer_then_the_finalizer() {
+    test_runtime::run(async {
+        let mut h = Harness::with_web_ensured(fast_config()).await;
+
+        h.services()
+            .delete("web", &DeleteParams::default())
+            .await
+            .unwrap();
+        eventually("service gone", || async { h.get("web").await.is_none() }).await;
+        assert!(h.cloud.vip("default/web").is_none());
+        assert_eq!(h.cloud.count(Op::Delete), 1);
+        let reasons = h.reasons("web").await;
+        assert!(
+            reasons.contains(&"DeletingLoadBalancer".to_owned()),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.contains(&"DeletedLoadBalancer".to_owned()),
+            "{reasons:?}"
+        );
+        h.stop().await;
+    })
 }
 
-#[tokio::test]
-async fn retry_after_is_honoured_instead_of_backoff_and_is_not_a_warning() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    let wait = Duration::from_millis(150);
-    h.cloud.script(
-        Op::Ensure,
-        "default/web",
-        &[Script::RetryAfter(wait), Script::RetryAfter(wait)],
-    );
-    h.service("web", None);
-    // With this backoff a failure would take a minute: success in seconds proves retry-after.
-    h.start(ServiceControllerConfig {
-        retry: Backoff {
-            base: Duration::from_secs(60),
-            max: Duration::from_secs(300),
-        },
-        ..fast_config()
-    });
-    eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
-    let calls = h.cloud.calls(Op::Ensure, "default/web");
-    assert_eq!(calls.len(), 3);
-    assert!(calls[1] - calls[0] >= wait);
-    assert!(h.notes("web", "SyncLoadBalancerFailed").await.is_empty());
-    let notes = h.notes("web", "EnsuringLoadBalancer").await;
-    assert!(
-        notes.iter().any(|n| n.contains("appliance is booting")),
-        "the provider's explanation is shown: {notes:?}"
-    );
-    h.stop().await;
+#[test]
+fn a_service_deleted_while_the_controller_was_down_is_cleaned_up_at_start() {
+    test_runtime::run(async {
+        let mut h = Harness::with_web_ensured(fast_config()).await;
+        h.stop().await;
+
+        h.services()
+            .delete("web", &DeleteParams::default())
+            .await
+            .unwrap();
+        let held = h.get("web").await.unwrap();
+        assert!(
+            held.metadata.deletion_timestamp.is_some() && finalized(&held),
+            "the finalizer holds the Service while no controller runs"
+        );
+
+        h.start(fast_config());
+        eventually("service gone", || async { h.get("web").await.is_none() }).await;
+        assert!(h.cloud.vip("default/web").is_none());
+        h.stop().await;
+    })
 }
 
-#[tokio::test]
-async fn load_balancer_class_selects_services() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    h.service("plain", None);
-    h.service("ours", Some("sakura.example/lb"));
-    h.service("theirs", Some("other.example/lb"));
-
-    // Without --load-balancer-class: classed Services are somebody else's.
-    h.start(fast_config());
-    eventually("plain ensured", || async { h.ip("plain").await.is_some() }).await;
-    h.stop().await;
-    for name in ["ours", "theirs"] {
-        let s = h.get(name).await.unwrap();
-        assert!(!finalized(&s) && h.ip(name).await.is_none(), "{name}");
-    }
-
-    h.start(ServiceControllerConfig {
-        load_balancer_class: Some("sakura.example/lb".to_owned()),
-        ..fast_config()
-    });
-    eventually("ours ensured", || async { h.ip("ours").await.is_some() }).await;
-    h.stop().await;
-    let theirs = h.get("theirs").await.unwrap();
-    assert!(!finalized(&theirs) && h.ip("theirs").await.is_none());
-    assert!(h.cloud.calls(Op::Ensure, "default/theirs").is_empty());
+#[test]
+fn a_type_change_removes_the_load_balancer_status_and_finalizer() {
+    test_runtime::run(async {
+        let mut h = Harness::with_web_ensured(fast_config()).await;
+        h.services()
+            .patch(
+                "web",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"type": "ClusterIP"}})),
+            )
+            .await
+            .unwrap();
+        eventually("finalizer removed", || async {
+            !finalized(&h.get("web").await.unwrap())
+        })
+        .await;
+        assert!(h.ip("web").await.is_none(), "status cleared");
+        assert!(h.cloud.vip("default/web").is_none());
+        h.stop().await;
+    })
 }
 
-#[tokio::test]
-async fn concurrent_service_syncs_run_in_parallel() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    *h.cloud.ensure_delay.lock().unwrap() = Duration::from_millis(100);
-    for i in 0..8 {
-        h.service(&format!("s{i}"), None);
-    }
-    h.start(ServiceControllerConfig {
-        concurrency: 4,
-        ..fast_config()
-    });
-    eventually("all ensured", || async {
-        let mut all = true;
-        for i in 0..8 {
-            all &= h.ip(&format!("s{i}")).await.is_some();
+#[test]
+fn a_service_that_vanishes_without_our_finalizer_is_cleaned_up_from_memory() {
+    test_runtime::run(async {
+        let mut h = Harness::with_web_ensured(fast_config()).await;
+        // Someone strips the finalizer by hand and deletes the Service.
+        h.services()
+            .patch(
+                "web",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+            )
+            .await
+            .unwrap();
+        h.services()
+            .delete("web", &DeleteParams::default())
+            .await
+            .unwrap();
+        eventually("load balancer deleted", || async {
+            h.cloud.vip("default/web").is_none()
+        })
+        .await;
+        h.stop().await;
+    })
+}
+
+#[test]
+fn node_changes_update_only_load_balancers_whose_node_set_changed() {
+    test_runtime::run(async {
+        let mut h = Harness::new().await;
+        h.node("w1", "10.0.0.1", json!({}), json!([]));
+        h.service("a", None);
+        h.service("b", None);
+        h.start(fast_config());
+        eventually("both ensured", || async {
+            h.ip("a").await.is_some() && h.ip("b").await.is_some()
+        })
+        .await;
+        let vip_a = h.ip("a").await.unwrap();
+
+        h.node("w2", "10.0.0.2", json!({}), json!([]));
+        eventually("both updated", || async {
+            h.cloud.backends("default/a").unwrap() == ["w1", "w2"]
+                && h.cloud.backends("default/b").unwrap() == ["w1", "w2"]
+        })
+        .await;
+        assert_eq!(h.cloud.count(Op::Update), 2, "one update per service");
+        assert_eq!(h.cloud.count(Op::Ensure), 2, "no re-create on node changes");
+        assert_eq!(h.ip("a").await.unwrap(), vip_a);
+        eventually("updated event", || async {
+            h.reasons("a")
+                .await
+                .contains(&"UpdatedLoadBalancer".to_owned())
+        })
+        .await;
+
+        // A service created now is ensured with the current set and needs no update.
+        h.service("c", None);
+        eventually("c ensured", || async { h.ip("c").await.is_some() }).await;
+
+        // Heartbeats and condition changes do not touch load balancers.
+        let nodes: Api<Node> = Api::all(h.client.clone());
+        for name in ["w1", "w2"] {
+            nodes
+                .patch_status(
+                    name,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"status": {"conditions": [
+                        {"type": "Ready", "status": "False"}
+                    ]}})),
+                )
+                .await
+                .unwrap();
         }
-        all
+        // Excluding a node does, for every service.
+        nodes
+            .patch(
+                "w1",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"labels": { LABEL_EXCLUDE_FROM_LB: "true" }}})),
+            )
+            .await
+            .unwrap();
+        eventually("w1 excluded everywhere", || async {
+            ["a", "b", "c"]
+                .iter()
+                .all(|s| h.cloud.backends(&format!("default/{s}")).unwrap() == ["w2"])
+        })
+        .await;
+        assert_eq!(
+            h.cloud.count(Op::Update),
+            5,
+            "2 for w2 joining, then 3 for w1's exclusion; none for NotReady"
+        );
+        h.stop().await;
     })
-    .await;
-    let max = h.cloud.max_in_flight.load(Ordering::SeqCst);
-    assert!((2..=4).contains(&max), "max in flight {max}");
-    h.stop().await;
 }
 
-#[tokio::test]
-async fn finalizer_is_added_before_the_first_cloud_call() {
-    let mut h = Harness::new().await;
-    h.node("w1", "10.0.0.1", json!({}), json!([]));
-    // The first ensure fails: the finalizer must already be there.
-    h.cloud.script(Op::Ensure, "default/web", &[Script::Fail]);
-    h.service("web", None);
-    h.start(ServiceControllerConfig {
-        retry: Backoff {
-            base: Duration::from_secs(60),
-            max: Duration::from_secs(60),
-        },
-        ..fast_config()
-    });
-    eventually("one failed ensure", || async {
-        h.cloud.count(Op::Ensure) == 1
+#[test]
+fn failures_back_off_exponentially_and_warn() {
+    test_runtime::run(async {
+        let mut h = Harness::new().await;
+        h.node("w1", "10.0.0.1", json!({}), json!([]));
+        h.cloud.script(
+            Op::Ensure,
+            "default/web",
+            &[Script::Fail, Script::Fail, Script::Fail],
+        );
+        h.service("web", None);
+        h.start(fast_config());
+        eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
+        let calls = h.cloud.calls(Op::Ensure, "default/web");
+        assert_eq!(calls.len(), 4);
+        let gaps: Vec<Duration> = calls.windows(2).map(|w| w[1] - w[0]).collect();
+        // 100 ms, 200 ms, 400 ms (plus processing time).
+        for (gap, min) in gaps.iter().zip([100u64, 200, 400]) {
+            assert!(*gap >= Duration::from_millis(min), "gaps {gaps:?}");
+        }
+        let notes = h.notes("web", "SyncLoadBalancerFailed").await;
+        assert!(!notes.is_empty());
+        assert!(
+            notes[0].starts_with("Error syncing load balancer: the cloud said 503"),
+            "{notes:?}"
+        );
+        h.stop().await;
     })
-    .await;
-    assert!(finalized(&h.get("web").await.unwrap()));
-    assert!(h.ip("web").await.is_none());
-    h.stop().await;
-    // Creating it by API also works with other finalizers present.
-    let mut other = Service::default();
-    other.metadata.name = Some("other".to_owned());
-    other.metadata.finalizers = Some(vec!["example.com/keep".to_owned()]);
-    other.spec = h.get("web").await.unwrap().spec;
-    h.services()
-        .create(&PostParams::default(), &other)
-        .await
-        .unwrap();
-    h.start(fast_config());
-    eventually("other ensured", || async { h.ip("other").await.is_some() }).await;
-    let f = h.get("other").await.unwrap().finalizers().to_vec();
-    assert_eq!(f, ["example.com/keep", FINALIZER_LB_CLEANUP]);
-    h.stop().await;
+}
+
+#[test]
+fn retry_after_is_honoured_instead_of_backoff_and_is_not_a_warning() {
+    test_runtime::run(async {
+        let mut h = Harness::new().await;
+        h.node("w1", "10.0.0.1", json!({}), json!([]));
+        let wait = Duration::from_millis(150);
+        h.cloud.script(
+            Op::Ensure,
+            "default/web",
+            &[Script::RetryAfter(wait), Script::RetryAfter(wait)],
+        );
+        h.service("web", None);
+        // With this backoff a failure would take a minute: success in seconds proves retry-after.
+        h.start(ServiceControllerConfig {
+            retry: Backoff {
+                base: Duration::from_secs(60),
+                max: Duration::from_secs(300),
+            },
+            ..fast_config()
+        });
+        eventually("VIP in status", || async { h.ip("web").await.is_some() }).await;
+        let calls = h.cloud.calls(Op::Ensure, "default/web");
+        assert_eq!(calls.len(), 3);
+        assert!(calls[1] - calls[0] >= wait);
+        assert!(h.notes("web", "SyncLoadBalancerFailed").await.is_empty());
+        let notes = h.notes("web", "EnsuringLoadBalancer").await;
+        assert!(
+            notes.iter().any(|n| n.contains("appliance is booting")),
+            "the provider's explanation is shown: {notes:?}"
+        );
+        h.stop().await;
+    })
+}
+
+#[test]
+fn load_balancer_class_selects_services() {
+    test_runtime::run(async {
+        let mut h = Harness::new().await;
+        h.node("w1", "10.0.0.1", json!({}), json!([]));
+        h.service("plain", None);
+        h.service("ours", Some("sakura.example/lb"));
+        h.service("theirs", Some("other.example/lb"));
+
+        // Without --load-balancer-class: classed Services are somebody else's.
+        h.start(fast_config());
+        eventually("plain ensured", || async { h.ip("plain").await.is_some() }).await;
+        h.stop().await;
+        for name in ["ours", "theirs"] {
+            let s = h.get(name).await.unwrap();
+            assert!(!finalized(&s) && h.ip(name).await.is_none(), "{name}");
+        }
+
+        h.start(ServiceControllerConfig {
+            load_balancer_class: Some("sakura.example/lb".to_owned()),
+            ..fast_config()
+        });
+        eventually("ours ensured", || async { h.ip("ours").await.is_some() }).await;
+        h.stop().await;
+        let theirs = h.get("theirs").await.unwrap();
+        assert!(!finalized(&theirs) && h.ip("theirs").await.is_none());
+        assert!(h.cloud.calls(Op::Ensure, "default/theirs").is_empty());
+    })
+}
+
+#[test]
+fn concurrent_service_syncs_run_in_parallel() {
+    test_runtime::run(async {
+        let mut h = Harness::new().await;
+        h.node("w1", "10.0.0.1", json!({}), json!([]));
+        *h.cloud.ensure_delay.lock().unwrap() = Duration::from_millis(100);
+        for i in 0..8 {
+            h.service(&format!("s{i}"), None);
+        }
+        h.start(ServiceControllerConfig {
+            concurrency: 4,
+            ..fast_config()
+        });
+        eventually("all ensured", || async {
+            let mut all = true;
+            for i in 0..8 {
+                all &= h.ip(&format!("s{i}")).await.is_some();
+            }
+            all
+        })
+        .await;
+        let max = h.cloud.max_in_flight.load(Ordering::SeqCst);
+        assert!((2..=4).contains(&max), "max in flight {max}");
+        h.stop().await;
+    })
+}
+
+#[test]
+fn finalizer_is_added_before_the_first_cloud_call() {
+    test_runtime::run(async {
+        let mut h = Harness::new().await;
+        h.node("w1", "10.0.0.1", json!({}), json!([]));
+        // The first ensure fails: the finalizer must already be there.
+        h.cloud.script(Op::Ensure, "default/web", &[Script::Fail]);
+        h.service("web", None);
+        h.start(ServiceControllerConfig {
+            retry: Backoff {
+                base: Duration::from_secs(60),
+                max: Duration::from_secs(60),
+            },
+            ..fast_config()
+        });
+        eventually("one failed ensure", || async {
+            h.cloud.count(Op::Ensure) == 1
+        })
+        .await;
+        assert!(finalized(&h.get("web").await.unwrap()));
+        assert!(h.ip("web").await.is_none());
+        h.stop().await;
+        // Creating it by API also works with other finalizers present.
+        let mut other = Service::default();
+        other.metadata.name = Some("other".to_owned());
+        other.metadata.finalizers = Some(vec!["example.com/keep".to_owned()]);
+        other.spec = h.get("web").await.unwrap().spec;
+        h.services()
+            .create(&PostParams::default(), &other)
+            .await
+            .unwrap();
+        h.start(fast_config());
+        eventually("other ensured", || async { h.ip("other").await.is_some() }).await;
+        let f = h.get("other").await.unwrap().finalizers().to_vec();
+        assert_eq!(f, ["example.com/keep", FINALIZER_LB_CLEANUP]);
+        h.stop().await;
+    })
 }

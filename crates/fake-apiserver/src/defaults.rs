@@ -28,6 +28,11 @@ impl Allocators {
         format!("10.{}.{}.{}", 96 + (n >> 16), (n >> 8) & 0xFF, n & 0xFF)
     }
 
+    /// Hands out only cluster IPs after the one of `index` (see [`cluster_ip_index`]).
+    pub(crate) fn skip_cluster_ips_to(&mut self, index: u32) {
+        self.next_ip = self.next_ip.max(index.wrapping_add(1) % (1 << 20));
+    }
+
     fn node_port(&mut self, used: &HashSet<u64>) -> Option<u64> {
         for _ in 0..=2767 {
             let p = u64::from(self.next_node_port);
@@ -45,6 +50,18 @@ impl Allocators {
 }
 
 /// Node ports used by a Service object.
+/// The allocator's index of a cluster IP it handed out (10.96.0.0/12), if it is one.
+pub(crate) fn cluster_ip_index(ip: &str) -> Option<u32> {
+    let octets: Vec<u32> = ip
+        .split('.')
+        .map(|o| o.parse().ok())
+        .collect::<Option<_>>()?;
+    match octets[..] {
+        [10, b @ 96..=111, c @ 0..=255, d @ 0..=255] => Some(((b - 96) << 16) | (c << 8) | d),
+        _ => None,
+    }
+}
+
 pub(crate) fn node_ports_of(svc: &Value) -> impl Iterator<Item = u64> + '_ {
     let ports = svc
         .pointer("/spec/ports")

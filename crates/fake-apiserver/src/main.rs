@@ -1,7 +1,7 @@
 //! `fake-apiserver`: a TEST DOUBLE, not a product feature.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use fake_apiserver::{Config, FakeApiServer};
 /// TEST DOUBLE: an in-memory Kubernetes API server for tests and local sandboxes.
 ///
 /// It is NOT a Kubernetes API server: no authentication, no authorization, no admission, no
-/// persistence (everything is lost on exit), JSON only, plain HTTP. It serves namespaces,
+/// persistence (everything is lost on exit unless --state-file is given), JSON only, plain HTTP. It serves namespaces,
 /// nodes, services, events, configmaps, endpoints, events.k8s.io events, leases and
 /// endpointslices. See docs/fake-apiserver.md.
 #[derive(Debug, Parser)]
@@ -28,6 +28,11 @@ struct Args {
     /// Watch events kept for resuming watches; older resourceVersions get 410 Expired.
     #[arg(long, default_value_t = 10_000)]
     history_limit: usize,
+
+    /// Keep the objects across restarts: read this file at start if it exists, write it on
+    /// SIGTERM or Ctrl-C. (A restarted server keeps its data as etcd would; watches relist.)
+    #[arg(long, env = "FAKE_APISERVER_STATE_FILE")]
+    state_file: Option<PathBuf>,
 
     /// Seconds between watch BOOKMARK events.
     #[arg(long, default_value_t = 5)]
@@ -60,6 +65,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(path) = &args.state_file
+        && let Err(e) = load_state(&server, path).await
+    {
+        eprintln!("fake-apiserver: cannot load {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
     if let Some(path) = &args.kubeconfig_out
         && let Err(e) = tokio::fs::write(path, server.kubeconfig()).await
     {
@@ -68,8 +79,36 @@ async fn main() -> ExitCode {
     }
     println!("{}", server.url());
     wait_for_stop_signal().await;
+    let saved = server.store().save();
     server.shutdown().await;
+    if let Some(path) = &args.state_file
+        && let Err(e) = save_state(&saved, path).await
+    {
+        eprintln!("fake-apiserver: cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
+}
+
+/// Loads the objects saved in `path`, when it exists.
+async fn load_state(
+    server: &fake_apiserver::RunningFakeApiServer,
+    path: &Path,
+) -> Result<(), String> {
+    let text = match tokio::fs::read(path).await {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let saved: serde_json::Value = serde_json::from_slice(&text).map_err(|e| e.to_string())?;
+    server.store().load(&saved)
+}
+
+/// Writes `saved` to `path` whole or not at all (a temporary file renamed over it).
+async fn save_state(saved: &serde_json::Value, path: &Path) -> std::io::Result<()> {
+    let partial = path.with_extension("partial");
+    tokio::fs::write(&partial, saved.to_string()).await?;
+    tokio::fs::rename(&partial, path).await
 }
 
 /// Ctrl-C, or SIGTERM on Unix (how sandboxes and CI scripts stop background processes).

@@ -76,7 +76,7 @@ fn run_controller(options: CcmOptions) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let mut registry = Registry::default();
         let api_metrics = sacloud::metrics::PrometheusMetrics::register(&mut registry);
         let client = sacloud::Client::with_observer(config.api.clone(), api_metrics)
@@ -94,8 +94,15 @@ fn run_controller(options: CcmOptions) -> anyhow::Result<()> {
         running.wait().await?;
         tracing::info!("stopped");
         Ok(())
-    })
+    });
+    // Whatever is still running now is abandoned (a process exit would do the same), but never
+    // waited for without limit.
+    runtime.shutdown_timeout(RUNTIME_STOP_GRACE);
+    result
 }
+
+/// How long tasks left after the controllers stopped may take to end.
+const RUNTIME_STOP_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn run_doctor(args: &sakura_ccm::doctor::DoctorArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -124,11 +131,13 @@ fn run_sandbox(args: sakura_ccm::sandbox::SandboxArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let mut stdout = std::io::stdout();
         sakura_ccm::sandbox::run(args, &mut stdout, shutdown_signal()).await?;
         Ok(())
-    })
+    });
+    runtime.shutdown_timeout(RUNTIME_STOP_GRACE);
+    result
 }
 
 /// Completes on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.

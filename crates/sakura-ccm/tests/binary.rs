@@ -65,120 +65,128 @@ fn wait_with_deadline(mut child: Child, within: Duration) -> Output {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_credentials_stop_the_start_with_a_clear_message() {
-    let cluster = Cluster::without_controller(SCENARIO).await;
-    let kubeconfig = kubeconfig(&cluster, "wrong-credentials");
-    let child = command(&cluster, &kubeconfig, "sim-token", "not-the-secret-xyz")
-        .spawn()
-        .unwrap();
-    let output = tokio::task::spawn_blocking(move || wait_with_deadline(child, CONVERGE))
+#[test]
+fn wrong_credentials_stop_the_start_with_a_clear_message() {
+    test_runtime::run_multi(async {
+        let cluster = Cluster::without_controller(SCENARIO).await;
+        let kubeconfig = kubeconfig(&cluster, "wrong-credentials");
+        let child = command(&cluster, &kubeconfig, "sim-token", "not-the-secret-xyz")
+            .spawn()
+            .unwrap();
+        let output = tokio::task::spawn_blocking(move || wait_with_deadline(child, CONVERGE))
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("refused the credentials"), "{stderr}");
+        assert!(
+            stderr.contains("SAKURACLOUD_ACCESS_TOKEN_SECRET"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("not-the-secret-xyz"),
+            "the secret must never be printed: {stderr}"
+        );
+    })
+}
+
+#[test]
+fn missing_configuration_is_reported_all_at_once() {
+    test_runtime::run_multi(async {
+        let output = tokio::task::spawn_blocking(|| {
+            let child = Command::new(BINARY)
+                .env_clear()
+                .args(SEED_ARGS)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            wait_with_deadline(child, CONVERGE)
+        })
         .await
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("refused the credentials"), "{stderr}");
-    assert!(
-        stderr.contains("SAKURACLOUD_ACCESS_TOKEN_SECRET"),
-        "{stderr}"
-    );
-    assert!(
-        !stderr.contains("not-the-secret-xyz"),
-        "the secret must never be printed: {stderr}"
-    );
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for var in [
+            "SAKURACLOUD_ACCESS_TOKEN ",
+            "SAKURACLOUD_ACCESS_TOKEN_SECRET",
+            "SAKURACLOUD_ZONE",
+        ] {
+            assert!(stderr.contains(var), "{var} missing from: {stderr}");
+        }
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_configuration_is_reported_all_at_once() {
-    let output = tokio::task::spawn_blocking(|| {
-        let child = Command::new(BINARY)
-            .env_clear()
-            .args(SEED_ARGS)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_with_deadline(child, CONVERGE)
+#[test]
+fn another_cloud_provider_is_refused() {
+    test_runtime::run_multi(async {
+        let output = tokio::task::spawn_blocking(|| {
+            let child = Command::new(BINARY)
+                .env_clear()
+                .arg("--cloud-provider=aws")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            wait_with_deadline(child, CONVERGE)
+        })
+        .await
+        .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--cloud-provider=sakuracloud"), "{stderr}");
     })
-    .await
-    .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    for var in [
-        "SAKURACLOUD_ACCESS_TOKEN ",
-        "SAKURACLOUD_ACCESS_TOKEN_SECRET",
-        "SAKURACLOUD_ZONE",
-    ] {
-        assert!(stderr.contains(var), "{var} missing from: {stderr}");
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_cloud_provider_is_refused() {
-    let output = tokio::task::spawn_blocking(|| {
-        let child = Command::new(BINARY)
-            .env_clear()
-            .arg("--cloud-provider=aws")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_with_deadline(child, CONVERGE)
-    })
-    .await
-    .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--cloud-provider=sakuracloud"), "{stderr}");
 }
 
 /// The original manifest's command line, unchanged: Nodes are initialized and a Service gets
 /// its VIP; SIGTERM stops the process cleanly.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_original_command_line_runs_the_controllers_until_sigterm() {
-    let cluster = Cluster::without_controller(SCENARIO).await;
-    let kubeconfig = kubeconfig(&cluster, "seed-command-line");
-    let child = command(&cluster, &kubeconfig, "sim-token", "sim-secret")
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    // Whatever happens below, do not leave the process behind.
-    struct Reap(Option<Child>);
-    impl Drop for Reap {
-        fn drop(&mut self) {
-            if let Some(child) = &mut self.0 {
-                let _ = child.kill();
+#[test]
+fn the_original_command_line_runs_the_controllers_until_sigterm() {
+    test_runtime::run_multi(async {
+        let cluster = Cluster::without_controller(SCENARIO).await;
+        let kubeconfig = kubeconfig(&cluster, "seed-command-line");
+        let child = command(&cluster, &kubeconfig, "sim-token", "sim-secret")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // Whatever happens below, do not leave the process behind.
+        struct Reap(Option<Child>);
+        impl Drop for Reap {
+            fn drop(&mut self) {
+                if let Some(child) = &mut self.0 {
+                    let _ = child.kill();
+                }
             }
         }
-    }
-    let mut reap = Reap(Some(child));
+        let mut reap = Reap(Some(child));
 
-    cluster.add_node("worker-1");
-    cluster.add_service("web", &[], &[80]);
-    eventually("worker-1 initialized", CONVERGE, || async {
-        cluster.node_initialized("worker-1").await
+        cluster.add_node("worker-1");
+        cluster.add_service("web", &[], &[80]);
+        eventually("worker-1 initialized", CONVERGE, || async {
+            cluster.node_initialized("worker-1").await
+        })
+        .await;
+        let vip = cluster.wait_for_ingress("web").await;
+        assert_eq!(vip, "203.0.113.25");
+
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let child = reap.0.take().unwrap();
+        let output = tokio::task::spawn_blocking(move || wait_with_deadline(child, CONVERGE))
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("use-service-account-credentials"),
+            "ignored flags are named once: {stderr}"
+        );
+        assert!(
+            stderr.contains("SAKURA Cloud credentials accepted"),
+            "{stderr}"
+        );
     })
-    .await;
-    let vip = cluster.wait_for_ingress("web").await;
-    assert_eq!(vip, "203.0.113.25");
-
-    let status = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let child = reap.0.take().unwrap();
-    let output = tokio::task::spawn_blocking(move || wait_with_deadline(child, CONVERGE))
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(
-        stderr.contains("use-service-account-credentials"),
-        "ignored flags are named once: {stderr}"
-    );
-    assert!(
-        stderr.contains("SAKURA Cloud credentials accepted"),
-        "{stderr}"
-    );
 }

@@ -323,155 +323,167 @@ fn set_availability(c: &Cluster, id: u64, availability: &str) {
 
 // ---- the healthy cluster ----
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_healthy_cluster_passes_every_check() {
-    let c = healthy(SCENARIO).await;
-    let report = doctor(&c).await;
-    let text = report.render_text(Lang::En);
-    for f in &report.findings {
-        assert_eq!(f.status, Status::Ok, "{}:\n{text}", f.id);
-    }
-    let ran: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
-    for id in ids::ALL {
-        if [ids::CLOUD_CONFIG, ids::CLUSTER_CONFIG, ids::CLOUD_INVENTORY].contains(&id) {
-            assert!(!ran.contains(&id), "{id} only appears on failure");
-        } else {
-            assert!(ran.contains(&id), "{id} did not run:\n{text}");
+#[test]
+fn a_healthy_cluster_passes_every_check() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        let report = doctor(&c).await;
+        let text = report.render_text(Lang::En);
+        for f in &report.findings {
+            assert_eq!(f.status, Status::Ok, "{}:\n{text}", f.id);
         }
-    }
-    assert_eq!(report.exit_code(), 0);
-    assert!(
-        text.contains("✓ controller.leader: A controller holds the leader Lease"),
-        "{text}"
-    );
-    assert!(text.ends_with("\n21 ✓, 0 !, 0 ✗\n"), "{text}");
-    println!("{text}");
+        let ran: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+        for id in ids::ALL {
+            if [ids::CLOUD_CONFIG, ids::CLUSTER_CONFIG, ids::CLOUD_INVENTORY].contains(&id) {
+                assert!(!ran.contains(&id), "{id} only appears on failure");
+            } else {
+                assert!(ran.contains(&id), "{id} did not run:\n{text}");
+            }
+        }
+        assert_eq!(report.exit_code(), 0);
+        assert!(
+            text.contains("✓ controller.leader: A controller holds the leader Lease"),
+            "{text}"
+        );
+        assert!(text.ends_with("\n21 ✓, 0 !, 0 ✗\n"), "{text}");
+        println!("{text}");
+    })
 }
 
 // ---- cloud ----
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_credentials_fail_and_nothing_else_is_asked() {
-    let c = healthy(SCENARIO).await;
-    let mut config = Config::new("sim-token", "wrong-secret", Zone::Is1a);
-    config.api_root_url = c.sim.base_url();
-    config.retry.max_retries = 0;
-    let wrong = sacloud::Client::new(config).unwrap();
-    let report = doctor_with(&c, &wrong, &options()).await;
-    assert_verdict(
-        &report,
-        ids::CLOUD_CREDENTIALS,
-        Status::Fail,
-        "SAKURACLOUD_ACCESS_TOKEN_SECRET",
-    );
-    assert!(report.finding(ids::CLOUD_ZONE).is_none());
-    assert!(report.finding(ids::NODES_UNMATCHED).is_none());
-    assert_eq!(c.sim.handle().count("GET", "auth-status"), 1);
-    assert_eq!(
-        c.sim.handle().counters().len(),
-        1,
-        "only auth-status was asked: {:?}",
-        c.sim.handle().counters()
-    );
-    // The cluster side still ran.
-    assert_verdict(&report, ids::CONTROLLER_LEADER, Status::Ok, "holder");
-    assert_eq!(report.exit_code(), 1);
+#[test]
+fn refused_credentials_fail_and_nothing_else_is_asked() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        let mut config = Config::new("sim-token", "wrong-secret", Zone::Is1a);
+        config.api_root_url = c.sim.base_url();
+        config.retry.max_retries = 0;
+        let wrong = sacloud::Client::new(config).unwrap();
+        let report = doctor_with(&c, &wrong, &options()).await;
+        assert_verdict(
+            &report,
+            ids::CLOUD_CREDENTIALS,
+            Status::Fail,
+            "SAKURACLOUD_ACCESS_TOKEN_SECRET",
+        );
+        assert!(report.finding(ids::CLOUD_ZONE).is_none());
+        assert!(report.finding(ids::NODES_UNMATCHED).is_none());
+        assert_eq!(c.sim.handle().count("GET", "auth-status"), 1);
+        assert_eq!(
+            c.sim.handle().counters().len(),
+            1,
+            "only auth-status was asked: {:?}",
+            c.sim.handle().counters()
+        );
+        // The cluster side still ran.
+        assert_verdict(&report, ids::CONTROLLER_LEADER, Status::Ok, "holder");
+        assert_eq!(report.exit_code(), 1);
+    })
 }
 
 /// An API key that may only view (or arrange) cannot create load balancers: the controller
 /// would refuse to start, and doctor says so.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_view_only_api_key_fails_the_permission_check() {
-    let c = healthy(SCENARIO).await;
-    let view_only = sacloud_sim::Simulator::builder()
-        .credentials("sim-token", "sim-secret")
-        .permission("view")
-        .scenario(Scenario::parse(SCENARIO).unwrap())
-        .start()
-        .await
-        .unwrap();
-    let report = doctor::run(&support::cloud_client(&view_only), &c.kube, &options()).await;
-    assert_verdict(
-        &report,
-        ids::CLOUD_PERMISSION,
-        Status::Fail,
-        "permission \"view\" is too low",
-    );
-    assert_eq!(report.exit_code(), 1);
-    assert!(
-        view_only
+#[test]
+fn a_view_only_api_key_fails_the_permission_check() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        let view_only = sacloud_sim::Simulator::builder()
+            .credentials("sim-token", "sim-secret")
+            .permission("view")
+            .scenario(Scenario::parse(SCENARIO).unwrap())
+            .start()
+            .await
+            .unwrap();
+        let report = doctor::run(&support::cloud_client(&view_only), &c.kube, &options()).await;
+        assert_verdict(
+            &report,
+            ids::CLOUD_PERMISSION,
+            Status::Fail,
+            "permission \"view\" is too low",
+        );
+        assert_eq!(report.exit_code(), 1);
+        assert!(
+            view_only
+                .handle()
+                .counters()
+                .iter()
+                .all(|c| c.method == "GET")
+        );
+    })
+}
+
+#[test]
+fn an_unreadable_zone_fails() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        c.sim
             .handle()
-            .counters()
-            .iter()
-            .all(|c| c.method == "GET")
-    );
+            .add_error_rule(ErrorRule {
+                status: 404,
+                rate: 1.0,
+                count: None,
+                method: Some("GET".into()),
+                path_prefix: Some("zone".into()),
+                retry_after: None,
+                error_code: None,
+                message: None,
+            })
+            .unwrap();
+        let report = doctor(&c).await;
+        assert_verdict(&report, ids::CLOUD_ZONE, Status::Fail, "SAKURACLOUD_ZONE");
+        assert_verdict(&report, ids::CLOUD_CREDENTIALS, Status::Ok, "accepts");
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreadable_zone_fails() {
-    let c = healthy(SCENARIO).await;
-    c.sim
-        .handle()
-        .add_error_rule(ErrorRule {
-            status: 404,
-            rate: 1.0,
-            count: None,
-            method: Some("GET".into()),
-            path_prefix: Some("zone".into()),
-            retry_after: None,
-            error_code: None,
-            message: None,
-        })
-        .unwrap();
-    let report = doctor(&c).await;
-    assert_verdict(&report, ids::CLOUD_ZONE, Status::Fail, "SAKURACLOUD_ZONE");
-    assert_verdict(&report, ids::CLOUD_CREDENTIALS, Status::Ok, "accepts");
+#[test]
+fn a_failed_listing_fails_inventory_and_skips_what_needs_it() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        c.sim
+            .handle()
+            .add_error_rule(ErrorRule {
+                status: 500,
+                rate: 1.0,
+                count: None,
+                method: Some("GET".into()),
+                path_prefix: Some("server".into()),
+                retry_after: None,
+                error_code: None,
+                message: None,
+            })
+            .unwrap();
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::CLOUD_INVENTORY,
+            Status::Fail,
+            "listing servers",
+        );
+        assert!(report.finding(ids::NODES_UNMATCHED).is_none());
+        assert_verdict(&report, ids::NODES_CLOUD_PROVIDER, Status::Ok, "external");
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_listing_fails_inventory_and_skips_what_needs_it() {
-    let c = healthy(SCENARIO).await;
-    c.sim
-        .handle()
-        .add_error_rule(ErrorRule {
-            status: 500,
-            rate: 1.0,
-            count: None,
-            method: Some("GET".into()),
-            path_prefix: Some("server".into()),
-            retry_after: None,
-            error_code: None,
-            message: None,
-        })
-        .unwrap();
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::CLOUD_INVENTORY,
-        Status::Fail,
-        "listing servers",
-    );
-    assert!(report.finding(ids::NODES_UNMATCHED).is_none());
-    assert_verdict(&report, ids::NODES_CLOUD_PROVIDER, Status::Ok, "external");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forgotten_k8s_tag_fails_and_names_the_near_miss() {
-    let scenario = SCENARIO.replace(r#"tags: ["@k8s"]"#, r#"tags: ["k8s"]"#);
-    let c = healthy(&scenario).await;
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::CLOUD_NETWORK,
-        Status::Fail,
-        "\"k8s-router\": \"k8s\"",
-    );
-    assert_verdict(
-        &report,
-        ids::CLOUD_NETWORK,
-        Status::Fail,
-        "add the tag @k8s",
-    );
+#[test]
+fn a_forgotten_k8s_tag_fails_and_names_the_near_miss() {
+    test_runtime::run_multi(async {
+        let scenario = SCENARIO.replace(r#"tags: ["@k8s"]"#, r#"tags: ["k8s"]"#);
+        let c = healthy(&scenario).await;
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::CLOUD_NETWORK,
+            Status::Fail,
+            "\"k8s-router\": \"k8s\"",
+        );
+        assert_verdict(
+            &report,
+            ids::CLOUD_NETWORK,
+            Status::Fail,
+            "add the tag @k8s",
+        );
+    })
 }
 
 const TWO_ROUTERS: &str = r#"
@@ -491,169 +503,184 @@ servers:
         ip: 203.0.113.21
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn several_tagged_routers_without_a_selector_fail_the_services() {
-    let c = healthy(TWO_ROUTERS).await;
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::CLOUD_NETWORK_AMBIGUOUS,
-        Status::Fail,
-        "default/web: 2 switch+routers have the tag @k8s",
-    );
-    assert_verdict(
-        &report,
-        ids::CLOUD_NETWORK_AMBIGUOUS,
-        Status::Fail,
-        "k8s.usacloud.jp/router-selector",
-    );
+#[test]
+fn several_tagged_routers_without_a_selector_fail_the_services() {
+    test_runtime::run_multi(async {
+        let c = healthy(TWO_ROUTERS).await;
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::CLOUD_NETWORK_AMBIGUOUS,
+            Status::Fail,
+            "default/web: 2 switch+routers have the tag @k8s",
+        );
+        assert_verdict(
+            &report,
+            ids::CLOUD_NETWORK_AMBIGUOUS,
+            Status::Fail,
+            "k8s.usacloud.jp/router-selector",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn several_tagged_routers_without_their_own_tags_warn() {
-    let c = healthy(TWO_ROUTERS).await;
-    c.patch_service(
+#[test]
+fn several_tagged_routers_without_their_own_tags_warn() {
+    test_runtime::run_multi(async {
+        let c = healthy(TWO_ROUTERS).await;
+        c.patch_service(
         "web",
         json!({"metadata": {"annotations": {"k8s.usacloud.jp/router-selector": "nonexistent"}}}),
     );
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::CLOUD_NETWORK_AMBIGUOUS,
-        Status::Warn,
-        "no selector tag picks one of these alone",
-    );
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::CLOUD_NETWORK_AMBIGUOUS,
+            Status::Warn,
+            "no selector tag picks one of these alone",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_only_on_the_shared_segment_fails() {
-    let scenario = format!("{SCENARIO}  - name: worker-4\n    nics:\n      - shared: true\n");
-    let c = healthy(&scenario).await;
-    let server = c.server("worker-4").await;
-    let ip = server.interfaces[0].ip_address.unwrap().to_string();
-    add_initialized_node(&c, "worker-4", server.id.0, &ip);
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::CLOUD_SHARED_SEGMENT,
-        Status::Fail,
-        "worker-4: server \"worker-4\"",
-    );
-    // The shared address is outside the @k8s network as well.
-    assert_verdict(
-        &report,
-        ids::NODES_NETWORK,
-        Status::Fail,
-        &format!("worker-4: {ip}"),
-    );
+#[test]
+fn a_node_only_on_the_shared_segment_fails() {
+    test_runtime::run_multi(async {
+        let scenario = format!("{SCENARIO}  - name: worker-4\n    nics:\n      - shared: true\n");
+        let c = healthy(&scenario).await;
+        let server = c.server("worker-4").await;
+        let ip = server.interfaces[0].ip_address.unwrap().to_string();
+        add_initialized_node(&c, "worker-4", server.id.0, &ip);
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::CLOUD_SHARED_SEGMENT,
+            Status::Fail,
+            "worker-4: server \"worker-4\"",
+        );
+        // The shared address is outside the @k8s network as well.
+        assert_verdict(
+            &report,
+            ids::NODES_NETWORK,
+            Status::Fail,
+            &format!("worker-4: {ip}"),
+        );
+    })
 }
 
 // ---- nodes ----
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_named_unlike_its_server_fails_with_the_closest_names() {
-    let c = healthy(SCENARIO).await;
-    c.add_node("wrker-2");
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::NODES_UNMATCHED,
-        Status::Fail,
-        "wrker-2: no server has this name; closest server names: \"worker-2\"",
-    );
-    assert_verdict(
-        &report,
-        ids::NODES_UNMATCHED,
-        Status::Fail,
-        "--hostname-override",
-    );
-    assert_verdict(
-        &report,
-        ids::NODES_UNINITIALIZED,
-        Status::Fail,
-        "wrker-2: it matches no server",
-    );
-    assert_eq!(report.exit_code(), 1);
+#[test]
+fn a_node_named_unlike_its_server_fails_with_the_closest_names() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        c.add_node("wrker-2");
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::NODES_UNMATCHED,
+            Status::Fail,
+            "wrker-2: no server has this name; closest server names: \"worker-2\"",
+        );
+        assert_verdict(
+            &report,
+            ids::NODES_UNMATCHED,
+            Status::Fail,
+            "--hostname-override",
+        );
+        assert_verdict(
+            &report,
+            ids::NODES_UNINITIALIZED,
+            Status::Fail,
+            "wrker-2: it matches no server",
+        );
+        assert_eq!(report.exit_code(), 1);
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn duplicate_server_names_fail_when_a_node_has_the_name() {
-    let scenario = format!(
-        "{SCENARIO}  - name: worker-5\n    nics:\n      - router: k8s-router\n  - name: worker-5\n    nics:\n      - router: k8s-router\n"
-    );
-    let c = healthy(&scenario).await;
-    c.add_node("worker-5");
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::NODES_DUPLICATE_NAMES,
-        Status::Fail,
-        "\"worker-5\": servers",
-    );
-    assert_verdict(
-        &report,
-        ids::NODES_UNINITIALIZED,
-        Status::Fail,
-        "worker-5: several servers have its name",
-    );
+#[test]
+fn duplicate_server_names_fail_when_a_node_has_the_name() {
+    test_runtime::run_multi(async {
+        let scenario = format!(
+            "{SCENARIO}  - name: worker-5\n    nics:\n      - router: k8s-router\n  - name: worker-5\n    nics:\n      - router: k8s-router\n"
+        );
+        let c = healthy(&scenario).await;
+        c.add_node("worker-5");
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::NODES_DUPLICATE_NAMES,
+            Status::Fail,
+            "\"worker-5\": servers",
+        );
+        assert_verdict(
+            &report,
+            ids::NODES_UNINITIALIZED,
+            Status::Fail,
+            "worker-5: several servers have its name",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tainted_node_is_explained_by_its_last_warning() {
-    let c = healthy(SCENARIO).await;
-    // worker-3 is re-registered by its kubelet: tainted, no provider ID, seconds old.
-    c.delete_node("worker-3");
-    c.add_node("worker-3");
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::NODES_UNINITIALIZED,
-        Status::Warn,
-        "worker-3: it joined less than a minute ago",
-    );
-    assert_eq!(report.exit_code(), 0);
-    // A Warning about it explains it, whatever its age.
-    add_warning(
-        &c,
-        "Node",
-        "default",
-        "worker-3",
-        "SyncNodeFailed",
-        "listing servers: 503 Service Unavailable",
-    );
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::NODES_UNINITIALIZED,
-        Status::Fail,
-        "worker-3: last Warning: SyncNodeFailed: listing servers: 503 Service Unavailable",
-    );
+#[test]
+fn a_tainted_node_is_explained_by_its_last_warning() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        // worker-3 is re-registered by its kubelet: tainted, no provider ID, seconds old.
+        c.delete_node("worker-3");
+        c.add_node("worker-3");
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::NODES_UNINITIALIZED,
+            Status::Warn,
+            "worker-3: it joined less than a minute ago",
+        );
+        assert_eq!(report.exit_code(), 0);
+        // A Warning about it explains it, whatever its age.
+        add_warning(
+            &c,
+            "Node",
+            "default",
+            "worker-3",
+            "SyncNodeFailed",
+            "listing servers: 503 Service Unavailable",
+        );
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::NODES_UNINITIALIZED,
+            Status::Fail,
+            "worker-3: last Warning: SyncNodeFailed: listing servers: 503 Service Unavailable",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tainted_node_without_a_controller_is_blamed_on_the_controller() {
-    let c = Cluster::without_controller(SCENARIO).await;
-    c.add_node("worker-1");
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::NODES_UNINITIALIZED,
-        Status::Fail,
-        "worker-1: no controller is running",
-    );
-    assert_verdict(
-        &report,
-        ids::CONTROLLER_WORKLOAD,
-        Status::Fail,
-        "No controller Deployment or DaemonSet in kube-system",
-    );
+#[test]
+fn a_tainted_node_without_a_controller_is_blamed_on_the_controller() {
+    test_runtime::run_multi(async {
+        let c = Cluster::without_controller(SCENARIO).await;
+        c.add_node("worker-1");
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::NODES_UNINITIALIZED,
+            Status::Fail,
+            "worker-1: no controller is running",
+        );
+        assert_verdict(
+            &report,
+            ids::CONTROLLER_WORKLOAD,
+            Status::Fail,
+            "No controller Deployment or DaemonSet in kube-system",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_kubelet_without_cloud_provider_external_fails() {
-    let c = healthy(SCENARIO).await;
-    c.delete_node("worker-2");
-    c.api
+#[test]
+fn a_kubelet_without_cloud_provider_external_fails() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        c.delete_node("worker-2");
+        c.api
         .store()
         .create(
             "nodes",
@@ -661,56 +688,60 @@ async fn a_kubelet_without_cloud_provider_external_fails() {
             json!({"metadata": {"name": "worker-2"}, "status": {"addresses": [{"type": "InternalIP", "address": "203.0.113.22"}]}}),
         )
         .unwrap();
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::NODES_CLOUD_PROVIDER,
-        Status::Fail,
-        "worker-2: neither the node.cloudprovider.kubernetes.io/uninitialized taint nor a provider ID",
-    );
-    assert_verdict(
-        &report,
-        ids::NODES_CLOUD_PROVIDER,
-        Status::Fail,
-        "--cloud-provider=external",
-    );
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::NODES_CLOUD_PROVIDER,
+            Status::Fail,
+            "worker-2: neither the node.cloudprovider.kubernetes.io/uninitialized taint nor a provider ID",
+        );
+        assert_verdict(
+            &report,
+            ids::NODES_CLOUD_PROVIDER,
+            Status::Fail,
+            "--cloud-provider=external",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_outside_every_tagged_network_fails() {
-    let scenario = format!(
-        "{SCENARIO}  - name: worker-6\n    nics:\n      - switch: private-net\n        ip: 192.168.0.16\n        prefix_len: 24\n"
-    );
-    let c = healthy(&scenario).await;
-    let id = c.server("worker-6").await.id.0;
-    add_initialized_node(&c, "worker-6", id, "192.168.0.16");
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::NODES_NETWORK,
-        Status::Fail,
-        "worker-6: 192.168.0.16",
-    );
-    assert_verdict(
-        &report,
-        ids::NODES_NETWORK,
-        Status::Fail,
-        "networks: 203.0.113.16/28",
-    );
-    assert_verdict(
-        &report,
-        ids::NODES_NETWORK,
-        Status::Fail,
-        "同一ネットワーク",
-    );
+#[test]
+fn a_node_outside_every_tagged_network_fails() {
+    test_runtime::run_multi(async {
+        let scenario = format!(
+            "{SCENARIO}  - name: worker-6\n    nics:\n      - switch: private-net\n        ip: 192.168.0.16\n        prefix_len: 24\n"
+        );
+        let c = healthy(&scenario).await;
+        let id = c.server("worker-6").await.id.0;
+        add_initialized_node(&c, "worker-6", id, "192.168.0.16");
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::NODES_NETWORK,
+            Status::Fail,
+            "worker-6: 192.168.0.16",
+        );
+        assert_verdict(
+            &report,
+            ids::NODES_NETWORK,
+            Status::Fail,
+            "networks: 203.0.113.16/28",
+        );
+        assert_verdict(
+            &report,
+            ids::NODES_NETWORK,
+            Status::Fail,
+            "同一ネットワーク",
+        );
+    })
 }
 
 // ---- networking ----
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ipvs_without_strict_arp_fails_and_a_missing_configmap_reminds() {
-    let c = healthy(SCENARIO).await;
-    c.api
+#[test]
+fn ipvs_without_strict_arp_fails_and_a_missing_configmap_reminds() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        c.api
         .store()
         .patch(
             "configmaps",
@@ -721,332 +752,353 @@ async fn ipvs_without_strict_arp_fails_and_a_missing_configmap_reminds() {
             Subresource::Main,
         )
         .unwrap();
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::NETWORK_KUBE_PROXY,
-        Status::Fail,
-        "strictARP: true",
-    );
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::NETWORK_KUBE_PROXY,
+            Status::Fail,
+            "strictARP: true",
+        );
 
-    c.api
-        .store()
-        .delete("configmaps", Some("kube-system"), "kube-proxy")
-        .unwrap();
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::NETWORK_KUBE_PROXY,
-        Status::Warn,
-        "arp_ignore=1 and net.ipv4.conf.all.arp_announce=2",
-    );
-    assert_eq!(report.exit_code(), 0, "a reminder is not a failure");
+        c.api
+            .store()
+            .delete("configmaps", Some("kube-system"), "kube-proxy")
+            .unwrap();
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::NETWORK_KUBE_PROXY,
+            Status::Warn,
+            "arp_ignore=1 and net.ipv4.conf.all.arp_announce=2",
+        );
+        assert_eq!(report.exit_code(), 0, "a reminder is not a failure");
+    })
 }
 
 // ---- controller ----
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_controller_without_the_toleration_fails() {
-    let c = Cluster::without_controller(SCENARIO).await;
-    add_deployment(&c, deployment(false, &[]), 0);
-    add_lease(&c, &now());
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::CONTROLLER_TOLERATIONS,
-        Status::Fail,
-        "does not tolerate node.cloudprovider.kubernetes.io/uninitialized",
-    );
-    assert_verdict(
-        &report,
-        ids::CONTROLLER_WORKLOAD,
-        Status::Fail,
-        "has no ready replica",
-    );
+#[test]
+fn a_controller_without_the_toleration_fails() {
+    test_runtime::run_multi(async {
+        let c = Cluster::without_controller(SCENARIO).await;
+        add_deployment(&c, deployment(false, &[]), 0);
+        add_lease(&c, &now());
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::CONTROLLER_TOLERATIONS,
+            Status::Fail,
+            "does not tolerate node.cloudprovider.kubernetes.io/uninitialized",
+        );
+        assert_verdict(
+            &report,
+            ids::CONTROLLER_WORKLOAD,
+            Status::Fail,
+            "has no ready replica",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_lease_fails_and_leader_election_off_passes() {
-    let c = healthy(SCENARIO).await;
-    c.api
-        .store()
-        .patch(
-            "leases.coordination.k8s.io",
-            Some("kube-system"),
-            "cloud-controller-manager",
-            PatchType::Merge,
-            &json!({"spec": {"renewTime": "2025-01-01T00:00:00.000000Z"}}),
-            Subresource::Main,
-        )
-        .unwrap();
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::CONTROLLER_LEADER,
-        Status::Fail,
-        "last holder \"cp-1_5d3c\"; the Lease expired",
-    );
+#[test]
+fn an_expired_lease_fails_and_leader_election_off_passes() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        c.api
+            .store()
+            .patch(
+                "leases.coordination.k8s.io",
+                Some("kube-system"),
+                "cloud-controller-manager",
+                PatchType::Merge,
+                &json!({"spec": {"renewTime": "2025-01-01T00:00:00.000000Z"}}),
+                Subresource::Main,
+            )
+            .unwrap();
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::CONTROLLER_LEADER,
+            Status::Fail,
+            "last holder \"cp-1_5d3c\"; the Lease expired",
+        );
 
-    let c = Cluster::without_controller(SCENARIO).await;
-    add_deployment(&c, deployment(true, &["--leader-elect=false"]), 1);
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::CONTROLLER_LEADER,
-        Status::Ok,
-        "--leader-elect=false",
-    );
+        let c = Cluster::without_controller(SCENARIO).await;
+        add_deployment(&c, deployment(true, &["--leader-elect=false"]), 1);
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::CONTROLLER_LEADER,
+            Status::Ok,
+            "--leader-elect=false",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_lease_fails() {
-    let c = Cluster::without_controller(SCENARIO).await;
-    add_deployment(&c, deployment(true, &[]), 1);
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::CONTROLLER_LEADER,
-        Status::Fail,
-        "No leader Lease kube-system/cloud-controller-manager",
-    );
+#[test]
+fn a_missing_lease_fails() {
+    test_runtime::run_multi(async {
+        let c = Cluster::without_controller(SCENARIO).await;
+        add_deployment(&c, deployment(true, &[]), 1);
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::CONTROLLER_LEADER,
+            Status::Fail,
+            "No leader Lease kube-system/cloud-controller-manager",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_rbac_is_named_rule_by_rule() {
-    let c = Cluster::without_controller(SCENARIO).await;
-    add_deployment(&c, deployment(true, &[]), 1);
-    add_lease(&c, &now());
-    add_rbac(&c, Some("/services/status"));
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::CONTROLLER_RBAC,
-        Status::Fail,
-        "core services/status: patch",
-    );
-    assert_verdict(
-        &report,
-        ids::CONTROLLER_RBAC,
-        Status::Fail,
-        "kube-system/sakura-cloud-controller-manager",
-    );
+#[test]
+fn missing_rbac_is_named_rule_by_rule() {
+    test_runtime::run_multi(async {
+        let c = Cluster::without_controller(SCENARIO).await;
+        add_deployment(&c, deployment(true, &[]), 1);
+        add_lease(&c, &now());
+        add_rbac(&c, Some("/services/status"));
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::CONTROLLER_RBAC,
+            Status::Fail,
+            "core services/status: patch",
+        );
+        assert_verdict(
+            &report,
+            ids::CONTROLLER_RBAC,
+            Status::Fail,
+            "kube-system/sakura-cloud-controller-manager",
+        );
+    })
 }
 
 // ---- services ----
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pending_service_shows_its_last_warning() {
-    let c = healthy(SCENARIO).await;
-    c.add_service("api", &[], &[443]);
-    add_warning(
-        &c,
-        "Service",
-        "default",
-        "api",
-        "AddressesExhausted",
-        "no free address on switch+router \"k8s-router\"",
-    );
-    c.add_service("quiet", &[], &[8080]);
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::SERVICES_PENDING,
-        Status::Fail,
-        "default/api: last Warning AddressesExhausted: no free address",
-    );
-    assert_verdict(
-        &report,
-        ids::SERVICES_PENDING,
-        Status::Fail,
-        "default/quiet: no Warning event",
-    );
+#[test]
+fn a_pending_service_shows_its_last_warning() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        c.add_service("api", &[], &[443]);
+        add_warning(
+            &c,
+            "Service",
+            "default",
+            "api",
+            "AddressesExhausted",
+            "no free address on switch+router \"k8s-router\"",
+        );
+        c.add_service("quiet", &[], &[8080]);
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::SERVICES_PENDING,
+            Status::Fail,
+            "default/api: last Warning AddressesExhausted: no free address",
+        );
+        assert_verdict(
+            &report,
+            ids::SERVICES_PENDING,
+            Status::Fail,
+            "default/quiet: no Warning event",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn too_many_ports_fail_the_limits() {
-    let c = healthy(SCENARIO).await;
-    let ports: Vec<u16> = (8000..8021).collect();
-    c.add_service("many", &[], &ports);
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::SERVICES_LIMITS,
-        Status::Fail,
-        "default/many: 21 TCP ports; a SAKURA load balancer serves at most 20",
-    );
+#[test]
+fn too_many_ports_fail_the_limits() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        let ports: Vec<u16> = (8000..8021).collect();
+        c.add_service("many", &[], &ports);
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::SERVICES_LIMITS,
+            Status::Fail,
+            "default/many: 21 TCP ports; a SAKURA load balancer serves at most 20",
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_appliance_whose_service_is_gone_is_leaked() {
-    let c = healthy(SCENARIO).await;
-    add_appliance(&c, "0a1b2c3d-0000-4000-8000-000000000001", "old-web");
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::SERVICES_LEAKED,
-        Status::Warn,
-        "was for Service old-web (UID 0a1b2c3d-0000-4000-8000-000000000001)",
-    );
-    assert_verdict(
-        &report,
-        ids::SERVICES_LEAKED,
-        Status::Warn,
-        "(tagged @k8s.ClusterID=test-cluster)",
-    );
-    // Not this cluster's: not ours to report.
-    let other = "appliances:\n  - class: loadbalancer\n    name: other\n    router: k8s-router\n    tags: [\"@k8s\", \"@k8s.ClusterID=other\", \"@k8s.Service=x\"]\n";
-    c.sim
-        .handle()
-        .load_scenario(&Scenario::parse(other).unwrap())
-        .unwrap();
-    let report = doctor(&c).await;
-    let Some(doctor::Message::Leaked { appliances, .. }) =
-        report.finding(ids::SERVICES_LEAKED).map(|f| &f.message)
-    else {
-        panic!("{}", report.render_text(Lang::En));
-    };
-    assert_eq!(appliances.len(), 1);
+#[test]
+fn an_appliance_whose_service_is_gone_is_leaked() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        add_appliance(&c, "0a1b2c3d-0000-4000-8000-000000000001", "old-web");
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::SERVICES_LEAKED,
+            Status::Warn,
+            "was for Service old-web (UID 0a1b2c3d-0000-4000-8000-000000000001)",
+        );
+        assert_verdict(
+            &report,
+            ids::SERVICES_LEAKED,
+            Status::Warn,
+            "(tagged @k8s.ClusterID=test-cluster)",
+        );
+        // Not this cluster's: not ours to report.
+        let other = "appliances:\n  - class: loadbalancer\n    name: other\n    router: k8s-router\n    tags: [\"@k8s\", \"@k8s.ClusterID=other\", \"@k8s.Service=x\"]\n";
+        c.sim
+            .handle()
+            .load_scenario(&Scenario::parse(other).unwrap())
+            .unwrap();
+        let report = doctor(&c).await;
+        let Some(doctor::Message::Leaked { appliances, .. }) =
+            report.finding(ids::SERVICES_LEAKED).map(|f| &f.message)
+        else {
+            panic!("{}", report.render_text(Lang::En));
+        };
+        assert_eq!(appliances.len(), 1);
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_appliance_of_ours_fails() {
-    let c = healthy(SCENARIO).await;
-    let lb = c.load_balancers().await.into_iter().next().unwrap();
-    set_availability(&c, lb.id.0, "failed");
-    let report = doctor(&c).await;
-    assert_verdict(
-        &report,
-        ids::SERVICES_FAILED,
-        Status::Fail,
-        &format!(
-            "(ID {}) for Service default/web: Availability failed",
-            lb.id
-        ),
-    );
+#[test]
+fn a_failed_appliance_of_ours_fails() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        let lb = c.load_balancers().await.into_iter().next().unwrap();
+        set_availability(&c, lb.id.0, "failed");
+        let report = doctor(&c).await;
+        assert_verdict(
+            &report,
+            ids::SERVICES_FAILED,
+            Status::Fail,
+            &format!(
+                "(ID {}) for Service default/web: Availability failed",
+                lb.id
+            ),
+        );
+    })
 }
 
 // ---- output ----
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn japanese_text() {
-    let c = healthy(SCENARIO).await;
-    c.add_node("wrker-2");
-    let report = doctor(&c).await;
-    let text = report.render_text(Lang::Ja);
-    assert!(
-        text.contains("✗ nodes.unmatched: 1 個の Node に対応するサーバがありません"),
-        "{text}"
-    );
-    assert!(
-        text.contains("wrker-2: この名前のサーバはありません。近い名前: \"worker-2\""),
-        "{text}"
-    );
-    assert!(
-        text.contains("→ 対処: Node 名とサーバ名を一致させてください"),
-        "{text}"
-    );
-    assert!(text.contains("結果: "), "{text}");
-    let json: Value = serde_json::from_str(&report.render_json(Lang::Ja)).unwrap();
-    let unmatched = json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == "nodes.unmatched")
-        .unwrap();
-    assert_eq!(unmatched["status"], "fail");
-    assert!(
-        unmatched["title"]
-            .as_str()
+#[test]
+fn japanese_text() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        c.add_node("wrker-2");
+        let report = doctor(&c).await;
+        let text = report.render_text(Lang::Ja);
+        assert!(
+            text.contains("✗ nodes.unmatched: 1 個の Node に対応するサーバがありません"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wrker-2: この名前のサーバはありません。近い名前: \"worker-2\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("→ 対処: Node 名とサーバ名を一致させてください"),
+            "{text}"
+        );
+        assert!(text.contains("結果: "), "{text}");
+        let json: Value = serde_json::from_str(&report.render_json(Lang::Ja)).unwrap();
+        let unmatched = json
+            .as_array()
             .unwrap()
-            .contains("対応するサーバがありません")
-    );
+            .iter()
+            .find(|f| f["id"] == "nodes.unmatched")
+            .unwrap();
+        assert_eq!(unmatched["status"], "fail");
+        assert!(
+            unmatched["title"]
+                .as_str()
+                .unwrap()
+                .contains("対応するサーバがありません")
+        );
+    })
 }
 
 /// The binary: same environment as the controller; exit 0 when healthy, 1 with a ✗, 2 when it
 /// cannot start; JSON on stdout.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_binary_exits_0_1_2_and_prints_json() {
-    let c = healthy(SCENARIO).await;
-    let dir = std::env::temp_dir().join(format!("sakura-ccm-doctor-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, c.api.kubeconfig()).unwrap();
-    let run = |extra: &'static [&'static str]| {
-        let kubeconfig = kubeconfig.clone();
-        let root = c.sim.base_url();
-        tokio::task::spawn_blocking(move || {
+#[test]
+fn the_binary_exits_0_1_2_and_prints_json() {
+    test_runtime::run_multi(async {
+        let c = healthy(SCENARIO).await;
+        let dir = std::env::temp_dir().join(format!("sakura-ccm-doctor-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kubeconfig = dir.join("kubeconfig");
+        std::fs::write(&kubeconfig, c.api.kubeconfig()).unwrap();
+        let run = |extra: &'static [&'static str]| {
+            let kubeconfig = kubeconfig.clone();
+            let root = c.sim.base_url();
+            tokio::task::spawn_blocking(move || {
+                Command::new(BINARY)
+                    .env_clear()
+                    .env("SAKURACLOUD_ACCESS_TOKEN", "sim-token")
+                    .env("SAKURACLOUD_ACCESS_TOKEN_SECRET", "sim-secret")
+                    .env("SAKURACLOUD_ZONE", "is1a")
+                    .env("SAKURACLOUD_API_ROOT_URL", root)
+                    .env("SAKURACLOUD_CLUSTER_ID", CLUSTER_ID)
+                    .env("SAKURACLOUD_API_REQUEST_RATE_LIMIT", "0")
+                    .arg("doctor")
+                    .arg(format!("--kubeconfig={}", kubeconfig.display()))
+                    .args(extra)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap()
+            })
+        };
+
+        let out = run(&["--output", "json"]).await.unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: Value = serde_json::from_str(&stdout).unwrap();
+        let items = json.as_array().unwrap();
+        assert!(items.len() >= 20, "{stdout}");
+        for item in items {
+            assert_eq!(item["status"], "ok", "{item}");
+            for key in ["id", "title", "detail", "fix"] {
+                assert!(item[key].is_string(), "{key} in {item}");
+            }
+        }
+
+        c.add_node("wrker-2");
+        let out = run(&["--output", "json", "--lang", "ja"]).await.unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            json.as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["id"] == "nodes.unmatched"
+                    && f["status"] == "fail"
+                    && f["title"].as_str().unwrap().contains("対応するサーバ"))
+        );
+
+        let out = run(&[]).await.unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("✗ nodes.unmatched: 1 Node(s) match no server"),
+            "{text}"
+        );
+
+        // No credentials at all: the ✗ line for it, exit 2.
+        let out = tokio::task::spawn_blocking(move || {
             Command::new(BINARY)
                 .env_clear()
-                .env("SAKURACLOUD_ACCESS_TOKEN", "sim-token")
-                .env("SAKURACLOUD_ACCESS_TOKEN_SECRET", "sim-secret")
-                .env("SAKURACLOUD_ZONE", "is1a")
-                .env("SAKURACLOUD_API_ROOT_URL", root)
-                .env("SAKURACLOUD_CLUSTER_ID", CLUSTER_ID)
-                .env("SAKURACLOUD_API_REQUEST_RATE_LIMIT", "0")
                 .arg("doctor")
                 .arg(format!("--kubeconfig={}", kubeconfig.display()))
-                .args(extra)
-                .stdin(Stdio::null())
                 .output()
                 .unwrap()
         })
-    };
-
-    let out = run(&["--output", "json"]).await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_str(&stdout).unwrap();
-    let items = json.as_array().unwrap();
-    assert!(items.len() >= 20, "{stdout}");
-    for item in items {
-        assert_eq!(item["status"], "ok", "{item}");
-        for key in ["id", "title", "detail", "fix"] {
-            assert!(item[key].is_string(), "{key} in {item}");
-        }
-    }
-
-    c.add_node("wrker-2");
-    let out = run(&["--output", "json", "--lang", "ja"]).await.unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        json.as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["id"] == "nodes.unmatched"
-                && f["status"] == "fail"
-                && f["title"].as_str().unwrap().contains("対応するサーバ"))
-    );
-
-    let out = run(&[]).await.unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("✗ nodes.unmatched: 1 Node(s) match no server"),
-        "{text}"
-    );
-
-    // No credentials at all: the ✗ line for it, exit 2.
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(BINARY)
-            .env_clear()
-            .arg("doctor")
-            .arg(format!("--kubeconfig={}", kubeconfig.display()))
-            .output()
-            .unwrap()
+        .await
+        .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("✗ cloud.config:"), "{text}");
+        assert!(text.contains("SAKURACLOUD_ACCESS_TOKEN"), "{text}");
+        assert_eq!(c.writes(), 0);
     })
-    .await
-    .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("✗ cloud.config:"), "{text}");
-    assert!(text.contains("SAKURACLOUD_ACCESS_TOKEN"), "{text}");
-    assert_eq!(c.writes(), 0);
 }
 
 // ---- the shipped manifests ----
@@ -1078,44 +1130,46 @@ fn shipped_objects() -> Vec<(String, Value)> {
 /// Installed from `deploy/manifests/` as it ships, the controller passes doctor's controller
 /// checks: its workload is found and tolerates the uninitialized taint, and its ClusterRole
 /// grants everything the controller calls.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_shipped_manifests_pass_the_controller_checks() {
-    let c = Cluster::without_controller(SCENARIO).await;
-    let objects = shipped_objects();
-    assert_eq!(
-        objects.len(),
-        3,
-        "Deployment, ClusterRole, ClusterRoleBinding"
-    );
-    for (resource, obj) in objects {
-        let namespace = obj["metadata"]["namespace"].as_str().map(str::to_owned);
-        let name = obj["metadata"]["name"].as_str().unwrap().to_owned();
-        c.api
-            .store()
-            .create(&resource, namespace.as_deref(), obj)
-            .unwrap();
-        if resource == "deployments.apps" {
+#[test]
+fn the_shipped_manifests_pass_the_controller_checks() {
+    test_runtime::run_multi(async {
+        let c = Cluster::without_controller(SCENARIO).await;
+        let objects = shipped_objects();
+        assert_eq!(
+            objects.len(),
+            3,
+            "Deployment, ClusterRole, ClusterRoleBinding"
+        );
+        for (resource, obj) in objects {
+            let namespace = obj["metadata"]["namespace"].as_str().map(str::to_owned);
+            let name = obj["metadata"]["name"].as_str().unwrap().to_owned();
             c.api
                 .store()
-                .patch(
-                    &resource,
-                    namespace.as_deref(),
-                    &name,
-                    PatchType::Merge,
-                    &json!({"status": {"replicas": 2, "readyReplicas": 2}}),
-                    Subresource::Status,
-                )
+                .create(&resource, namespace.as_deref(), obj)
                 .unwrap();
+            if resource == "deployments.apps" {
+                c.api
+                    .store()
+                    .patch(
+                        &resource,
+                        namespace.as_deref(),
+                        &name,
+                        PatchType::Merge,
+                        &json!({"status": {"replicas": 2, "readyReplicas": 2}}),
+                        Subresource::Status,
+                    )
+                    .unwrap();
+            }
         }
-    }
-    add_lease(&c, &now());
-    let report = doctor(&c).await;
-    for id in [
-        ids::CONTROLLER_WORKLOAD,
-        ids::CONTROLLER_TOLERATIONS,
-        ids::CONTROLLER_RBAC,
-        ids::CONTROLLER_LEADER,
-    ] {
-        assert_verdict(&report, id, Status::Ok, "");
-    }
+        add_lease(&c, &now());
+        let report = doctor(&c).await;
+        for id in [
+            ids::CONTROLLER_WORKLOAD,
+            ids::CONTROLLER_TOLERATIONS,
+            ids::CONTROLLER_RBAC,
+            ids::CONTROLLER_LEADER,
+        ] {
+            assert_verdict(&report, id, Status::Ok, "");
+        }
+    })
 }

@@ -93,93 +93,97 @@ fn addrs(meta: &cloud_provider::provider::InstanceMetadata) -> Vec<(String, Stri
         .collect()
 }
 
-#[tokio::test]
-async fn metadata_by_name_provider_id_and_provided_ip() {
-    let sim = start(SCENARIO).await;
-    let client = client_for(&sim);
-    let worker = server_named(&client, "worker-1").await;
-    let instances = SakuraInstances::new(client);
+#[test]
+fn metadata_by_name_provider_id_and_provided_ip() {
+    test_runtime::run(async {
+        let sim = start(SCENARIO).await;
+        let client = client_for(&sim);
+        let worker = server_named(&client, "worker-1").await;
+        let instances = SakuraInstances::new(client);
 
-    let by_name = instances
-        .instance_metadata(&node("worker-1", None, None))
-        .await
-        .unwrap();
-    assert_eq!(by_name.provider_id, format!("sakuracloud://{}", worker.id));
-    assert_eq!(by_name.instance_type, "4core-8gb");
-    assert_eq!(
-        (by_name.zone.as_str(), by_name.region.as_str()),
-        ("is1a", "is1")
-    );
-    let addresses = addrs(&by_name);
-    assert_eq!(
-        addresses[0],
-        ("InternalIP".into(), "192.168.0.11".into()),
-        "{addresses:?}"
-    );
-    assert_eq!(addresses[1].0, "ExternalIP", "{addresses:?}");
-    assert_eq!(
-        addresses.last().unwrap(),
-        &("Hostname".to_owned(), "worker-1".to_owned())
-    );
-
-    let pid = format!("sakuracloud://{}", worker.id);
-    let by_id = instances
-        .instance_metadata(&node("renamed-node", Some(&pid), None))
-        .await
-        .unwrap();
-    assert_eq!(by_id, by_name);
-
-    let by_ip = instances
-        .instance_metadata(&node("k8s-worker-1", None, Some("192.168.0.11")))
-        .await
-        .unwrap();
-    assert_eq!(by_ip.provider_id, pid);
-
-    let err = instances
-        .instance_metadata(&node("worker-3", None, None))
-        .await
-        .unwrap_err();
-    assert!(err.is_not_found(), "{err:?}");
-    for part in [
-        "\"worker-1\"",
-        "\"worker-2\"",
-        "\"worker-10\"",
-        "--hostname-override",
-        "--node-name",
-    ] {
-        assert!(
-            err.message.contains(part),
-            "{part:?} not in {}",
-            err.message
+        let by_name = instances
+            .instance_metadata(&node("worker-1", None, None))
+            .await
+            .unwrap();
+        assert_eq!(by_name.provider_id, format!("sakuracloud://{}", worker.id));
+        assert_eq!(by_name.instance_type, "4core-8gb");
+        assert_eq!(
+            (by_name.zone.as_str(), by_name.region.as_str()),
+            ("is1a", "is1")
         );
-    }
+        let addresses = addrs(&by_name);
+        assert_eq!(
+            addresses[0],
+            ("InternalIP".into(), "192.168.0.11".into()),
+            "{addresses:?}"
+        );
+        assert_eq!(addresses[1].0, "ExternalIP", "{addresses:?}");
+        assert_eq!(
+            addresses.last().unwrap(),
+            &("Hostname".to_owned(), "worker-1".to_owned())
+        );
 
-    let err = instances
-        .instance_metadata(&node("worker-1", Some("aws://i-1"), None))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ProviderErrorKind::Other, "{err:?}");
+        let pid = format!("sakuracloud://{}", worker.id);
+        let by_id = instances
+            .instance_metadata(&node("renamed-node", Some(&pid), None))
+            .await
+            .unwrap();
+        assert_eq!(by_id, by_name);
+
+        let by_ip = instances
+            .instance_metadata(&node("k8s-worker-1", None, Some("192.168.0.11")))
+            .await
+            .unwrap();
+        assert_eq!(by_ip.provider_id, pid);
+
+        let err = instances
+            .instance_metadata(&node("worker-3", None, None))
+            .await
+            .unwrap_err();
+        assert!(err.is_not_found(), "{err:?}");
+        for part in [
+            "\"worker-1\"",
+            "\"worker-2\"",
+            "\"worker-10\"",
+            "--hostname-override",
+            "--node-name",
+        ] {
+            assert!(
+                err.message.contains(part),
+                "{part:?} not in {}",
+                err.message
+            );
+        }
+
+        let err = instances
+            .instance_metadata(&node("worker-1", Some("aws://i-1"), None))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ProviderErrorKind::Other, "{err:?}");
+    })
 }
 
-#[tokio::test]
-async fn duplicate_names_are_an_error_not_not_found() {
-    let sim = start(&format!(
-        "{SCENARIO}  - name: worker-1\n    nics:\n      - shared: true\n"
-    ))
-    .await;
-    let instances = SakuraInstances::new(client_for(&sim));
-    let err = instances
-        .instance_metadata(&node("worker-1", None, None))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ProviderErrorKind::Other, "{err:?}");
-    assert!(err.message.contains("rename"), "{}", err.message);
-    assert!(
-        instances
-            .instance_exists(&node("worker-1", None, None))
+#[test]
+fn duplicate_names_are_an_error_not_not_found() {
+    test_runtime::run(async {
+        let sim = start(&format!(
+            "{SCENARIO}  - name: worker-1\n    nics:\n      - shared: true\n"
+        ))
+        .await;
+        let instances = SakuraInstances::new(client_for(&sim));
+        let err = instances
+            .instance_metadata(&node("worker-1", None, None))
             .await
-            .unwrap()
-    );
+            .unwrap_err();
+        assert_eq!(err.kind, ProviderErrorKind::Other, "{err:?}");
+        assert!(err.message.contains("rename"), "{}", err.message);
+        assert!(
+            instances
+                .instance_exists(&node("worker-1", None, None))
+                .await
+                .unwrap()
+        );
+    })
 }
 
 fn many_servers(n: usize) -> String {
@@ -192,46 +196,48 @@ fn many_servers(n: usize) -> String {
     yaml
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_nodes_cost_one_listing() {
-    let sim = start(&many_servers(200)).await;
-    let nodes: Vec<Node> = (0..200)
-        .map(|i| node(&format!("node-{i}"), None, None))
-        .collect();
+#[test]
+fn two_hundred_nodes_cost_one_listing() {
+    test_runtime::run_multi(async {
+        let sim = start(&many_servers(200)).await;
+        let nodes: Vec<Node> = (0..200)
+            .map(|i| node(&format!("node-{i}"), None, None))
+            .collect();
 
-    let instances = SakuraInstances::new(client_for(&sim));
-    sim.handle().clear_counters();
-    let batch = instances.instance_metadata_batch(&nodes).await;
-    assert_eq!(batch.len(), 200);
-    for (i, meta) in batch.iter().enumerate() {
-        let meta = meta.as_ref().unwrap();
-        assert_eq!(
-            addrs(meta).last().unwrap().1,
-            format!("node-{i}"),
-            "same order as asked"
+        let instances = SakuraInstances::new(client_for(&sim));
+        sim.handle().clear_counters();
+        let batch = instances.instance_metadata_batch(&nodes).await;
+        assert_eq!(batch.len(), 200);
+        for (i, meta) in batch.iter().enumerate() {
+            let meta = meta.as_ref().unwrap();
+            assert_eq!(
+                addrs(meta).last().unwrap().1,
+                format!("node-{i}"),
+                "same order as asked"
+            );
+        }
+        let listings = sim.handle().count("GET", "server");
+        assert!(
+            listings <= 2,
+            "{listings} server listings for a batch of 200"
         );
-    }
-    let listings = sim.handle().count("GET", "server");
-    assert!(
-        listings <= 2,
-        "{listings} server listings for a batch of 200"
-    );
-    assert_eq!(sim.handle().count("GET", "server/{id}"), 0);
+        assert_eq!(sim.handle().count("GET", "server/{id}"), 0);
 
-    // A fresh provider, so nothing is cached: 200 concurrent callers share the listing.
-    let instances = Arc::new(SakuraInstances::new(client_for(&sim)));
-    sim.handle().clear_counters();
-    let calls = nodes.iter().cloned().map(|n| {
-        let instances = Arc::clone(&instances);
-        tokio::spawn(async move { instances.instance_metadata(&n).await })
-    });
-    let results = futures_join_all(calls).await;
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
-    let listings = sim.handle().count("GET", "server");
-    assert!(
-        listings <= 2,
-        "{listings} server listings for 200 concurrent calls"
-    );
+        // A fresh provider, so nothing is cached: 200 concurrent callers share the listing.
+        let instances = Arc::new(SakuraInstances::new(client_for(&sim)));
+        sim.handle().clear_counters();
+        let calls = nodes.iter().cloned().map(|n| {
+            let instances = Arc::clone(&instances);
+            tokio::spawn(async move { instances.instance_metadata(&n).await })
+        });
+        let results = futures_join_all(calls).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let listings = sim.handle().count("GET", "server");
+        assert!(
+            listings <= 2,
+            "{listings} server listings for 200 concurrent calls"
+        );
+    })
 }
 
 async fn futures_join_all<T: Send + 'static>(
@@ -245,111 +251,120 @@ async fn futures_join_all<T: Send + 'static>(
     out
 }
 
-#[tokio::test]
-async fn a_deleted_server_does_not_exist_after_a_404() {
-    let sim = start(SCENARIO).await;
-    let client = client_for(&sim);
-    let worker = server_named(&client, "worker-2").await;
-    let pid = format!("sakuracloud://{}", worker.id);
-    let instances = SakuraInstances::new(client).with_max_age(Duration::ZERO);
-    let by_id = node("worker-2", Some(&pid), None);
-    let by_name = node("worker-2", None, None);
+#[test]
+fn a_deleted_server_does_not_exist_after_a_404() {
+    test_runtime::run(async {
+        let sim = start(SCENARIO).await;
+        let client = client_for(&sim);
+        let worker = server_named(&client, "worker-2").await;
+        let pid = format!("sakuracloud://{}", worker.id);
+        let instances = SakuraInstances::new(client).with_max_age(Duration::ZERO);
+        let by_id = node("worker-2", Some(&pid), None);
+        let by_name = node("worker-2", None, None);
 
-    assert!(instances.instance_exists(&by_id).await.unwrap());
-    assert!(instances.instance_exists(&by_name).await.unwrap());
+        assert!(instances.instance_exists(&by_id).await.unwrap());
+        assert!(instances.instance_exists(&by_name).await.unwrap());
 
-    sim.handle().remove_server(worker.id.0).unwrap();
-    sim.handle().clear_counters();
-    assert!(!instances.instance_exists(&by_id).await.unwrap());
-    assert_eq!(
-        sim.handle().count("GET", "server/{id}"),
-        1,
-        "the missing ID is confirmed by a read"
-    );
-    let err = instances.instance_exists(&by_name).await.unwrap_err();
-    assert!(
-        !err.is_not_found() && err.reason.as_deref() == Some("ServerNotFound"),
-        "a Node without a provider ID is never confirmed gone (no ID to read): {err:?}"
-    );
-    let err = instances.instance_metadata(&by_id).await.unwrap_err();
-    assert!(err.is_not_found(), "{err:?}");
+        sim.handle().remove_server(worker.id.0).unwrap();
+        sim.handle().clear_counters();
+        assert!(!instances.instance_exists(&by_id).await.unwrap());
+        assert_eq!(
+            sim.handle().count("GET", "server/{id}"),
+            1,
+            "the missing ID is confirmed by a read"
+        );
+        let err = instances.instance_exists(&by_name).await.unwrap_err();
+        assert!(
+            !err.is_not_found() && err.reason.as_deref() == Some("ServerNotFound"),
+            "a Node without a provider ID is never confirmed gone (no ID to read): {err:?}"
+        );
+        let err = instances.instance_metadata(&by_id).await.unwrap_err();
+        assert!(err.is_not_found(), "{err:?}");
+    })
 }
 
-#[tokio::test]
-async fn api_errors_are_never_a_missing_instance() {
-    let sim = start(SCENARIO).await;
-    let instances = SakuraInstances::new(client_for(&sim)).with_max_age(Duration::ZERO);
-    let n = node("worker-1", None, None);
-    assert!(instances.instance_exists(&n).await.unwrap());
+#[test]
+fn api_errors_are_never_a_missing_instance() {
+    test_runtime::run(async {
+        let sim = start(SCENARIO).await;
+        let instances = SakuraInstances::new(client_for(&sim)).with_max_age(Duration::ZERO);
+        let n = node("worker-1", None, None);
+        assert!(instances.instance_exists(&n).await.unwrap());
 
-    let rule = |retry_after| ErrorRule {
-        status: 503,
-        rate: 1.0,
-        count: None,
-        method: Some("GET".into()),
-        path_prefix: Some("server".into()),
-        retry_after,
-        error_code: None,
-        message: None,
-    };
-    sim.handle().add_error_rule(rule(None)).unwrap();
-    let err = instances.instance_exists(&n).await.unwrap_err();
-    assert_eq!(err.kind, ProviderErrorKind::Other, "{err:?}");
-    let err = instances.instance_metadata(&n).await.unwrap_err();
-    assert!(!err.is_not_found(), "{err:?}");
-    let batch = instances
-        .instance_metadata_batch(std::slice::from_ref(&n))
-        .await;
-    assert!(!batch[0].as_ref().unwrap_err().is_not_found());
+        let rule = |retry_after| ErrorRule {
+            status: 503,
+            rate: 1.0,
+            count: None,
+            method: Some("GET".into()),
+            path_prefix: Some("server".into()),
+            retry_after,
+            error_code: None,
+            message: None,
+        };
+        sim.handle().add_error_rule(rule(None)).unwrap();
+        let err = instances.instance_exists(&n).await.unwrap_err();
+        assert_eq!(err.kind, ProviderErrorKind::Other, "{err:?}");
+        let err = instances.instance_metadata(&n).await.unwrap_err();
+        assert!(!err.is_not_found(), "{err:?}");
+        let batch = instances
+            .instance_metadata_batch(std::slice::from_ref(&n))
+            .await;
+        assert!(!batch[0].as_ref().unwrap_err().is_not_found());
 
-    sim.handle().set_faults(Default::default());
-    sim.handle().add_error_rule(rule(Some(7))).unwrap();
-    let err = instances.instance_shutdown(&n).await.unwrap_err();
-    assert_eq!(
-        err.kind,
-        ProviderErrorKind::RetryAfter(Duration::from_secs(7)),
-        "{err:?}"
-    );
+        sim.handle().set_faults(Default::default());
+        sim.handle().add_error_rule(rule(Some(7))).unwrap();
+        let err = instances.instance_shutdown(&n).await.unwrap_err();
+        assert_eq!(
+            err.kind,
+            ProviderErrorKind::RetryAfter(Duration::from_secs(7)),
+            "{err:?}"
+        );
 
-    sim.handle().set_faults(Default::default());
-    assert!(instances.instance_exists(&n).await.unwrap());
+        sim.handle().set_faults(Default::default());
+        assert!(instances.instance_exists(&n).await.unwrap());
+    })
 }
 
-#[tokio::test]
-async fn shutdown_follows_the_power_state() {
-    let sim = start(SCENARIO).await;
-    let client = client_for(&sim);
-    let worker = server_named(&client, "worker-1").await;
-    let instances = SakuraInstances::new(client).with_max_age(Duration::ZERO);
-    let n = node("worker-1", None, None);
-    assert!(!instances.instance_shutdown(&n).await.unwrap());
-    sim.handle().set_server_power(worker.id.0, false).unwrap();
-    assert!(instances.instance_shutdown(&n).await.unwrap());
-    assert!(
-        instances.instance_exists(&n).await.unwrap(),
-        "down is not gone"
-    );
-    sim.handle().set_server_power(worker.id.0, true).unwrap();
-    assert!(!instances.instance_shutdown(&n).await.unwrap());
+#[test]
+fn shutdown_follows_the_power_state() {
+    test_runtime::run(async {
+        let sim = start(SCENARIO).await;
+        let client = client_for(&sim);
+        let worker = server_named(&client, "worker-1").await;
+        let instances = SakuraInstances::new(client).with_max_age(Duration::ZERO);
+        let n = node("worker-1", None, None);
+        assert!(!instances.instance_shutdown(&n).await.unwrap());
+        sim.handle().set_server_power(worker.id.0, false).unwrap();
+        assert!(instances.instance_shutdown(&n).await.unwrap());
+        assert!(
+            instances.instance_exists(&n).await.unwrap(),
+            "down is not gone"
+        );
+        sim.handle().set_server_power(worker.id.0, true).unwrap();
+        assert!(!instances.instance_shutdown(&n).await.unwrap());
+    })
 }
 
-#[tokio::test]
-async fn a_fresh_listing_is_reused_within_its_max_age() {
-    let sim = start(SCENARIO).await;
-    let instances = SakuraInstances::new(client_for(&sim)).with_max_age(Duration::from_secs(60));
-    sim.handle().clear_counters();
-    for name in ["worker-1", "worker-2", "control-plane-1"] {
-        instances
-            .instance_metadata(&node(name, None, None))
+#[test]
+fn a_fresh_listing_is_reused_within_its_max_age() {
+    test_runtime::run(async {
+        let sim = start(SCENARIO).await;
+        let instances =
+            SakuraInstances::new(client_for(&sim)).with_max_age(Duration::from_secs(60));
+        sim.handle().clear_counters();
+        for name in ["worker-1", "worker-2", "control-plane-1"] {
+            instances
+                .instance_metadata(&node(name, None, None))
+                .await
+                .unwrap();
+        }
+        assert_eq!(sim.handle().count("GET", "server"), 1);
+        // A name the cached listing lacks is looked up in a new listing before "not found".
+        let err = instances
+            .instance_metadata(&node("nobody", None, None))
             .await
-            .unwrap();
-    }
-    assert_eq!(sim.handle().count("GET", "server"), 1);
-    // A name the cached listing lacks is looked up in a new listing before "not found".
-    let err = instances
-        .instance_metadata(&node("nobody", None, None))
-        .await
-        .unwrap_err();
-    assert!(err.is_not_found());
-    assert_eq!(sim.handle().count("GET", "server"), 2);
+            .unwrap_err();
+        assert!(err.is_not_found());
+        assert_eq!(sim.handle().count("GET", "server"), 2);
+    })
 }

@@ -27,139 +27,143 @@ fn ips(list: &[&str]) -> Vec<Ipv4Addr> {
     list.iter().map(|s| s.parse().unwrap()).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_update_resync_and_delete() {
-    let cluster = Cluster::start(SCENARIO).await;
-    for name in WORKERS {
-        cluster.add_node(name);
-    }
-    eventually("workers initialized", CONVERGE, || async {
-        let mut all = true;
+#[test]
+fn create_update_resync_and_delete() {
+    test_runtime::run_multi(async {
+        let cluster = Cluster::start(SCENARIO).await;
         for name in WORKERS {
-            all &= cluster.node_initialized(name).await;
+            cluster.add_node(name);
         }
-        all
-    })
-    .await;
+        eventually("workers initialized", CONVERGE, || async {
+            let mut all = true;
+            for name in WORKERS {
+                all &= cluster.node_initialized(name).await;
+            }
+            all
+        })
+        .await;
 
-    // Create: the VIP is the first free address of the router's range after the servers'
-    // (.20–.23) and the appliance's own (.24).
-    let uid = cluster.add_service("web", &[], &[80]);
-    let vip = cluster.wait_for_ingress("web").await;
-    assert_eq!(vip, "203.0.113.25");
-    let lbs = cluster.load_balancers().await;
-    assert_eq!(lbs.len(), 1);
-    let lb = &lbs[0];
-    let id = lb.id;
-    assert!(
-        lb.tags.contains(&format!("@k8s.ServiceUID={uid}")),
-        "{:?}",
-        lb.tags
-    );
-    assert!(lb.tags.contains(&format!("@k8s.ClusterID={CLUSTER_ID}")));
-    assert_eq!(
-        real_servers(lb),
-        ips(&["203.0.113.21", "203.0.113.22", "203.0.113.23"])
-    );
-    let service = cluster.service("web").await.unwrap();
-    assert!(
-        service
-            .metadata
-            .finalizers
-            .unwrap_or_default()
-            .contains(&"service.kubernetes.io/load-balancer-cleanup".to_owned())
-    );
+        // Create: the VIP is the first free address of the router's range after the servers'
+        // (.20–.23) and the appliance's own (.24).
+        let uid = cluster.add_service("web", &[], &[80]);
+        let vip = cluster.wait_for_ingress("web").await;
+        assert_eq!(vip, "203.0.113.25");
+        let lbs = cluster.load_balancers().await;
+        assert_eq!(lbs.len(), 1);
+        let lb = &lbs[0];
+        let id = lb.id;
+        assert!(
+            lb.tags.contains(&format!("@k8s.ServiceUID={uid}")),
+            "{:?}",
+            lb.tags
+        );
+        assert!(lb.tags.contains(&format!("@k8s.ClusterID={CLUSTER_ID}")));
+        assert_eq!(
+            real_servers(lb),
+            ips(&["203.0.113.21", "203.0.113.22", "203.0.113.23"])
+        );
+        let service = cluster.service("web").await.unwrap();
+        assert!(
+            service
+                .metadata
+                .finalizers
+                .unwrap_or_default()
+                .contains(&"service.kubernetes.io/load-balancer-cleanup".to_owned())
+        );
 
-    // Ports change: one settings update and one config apply, same appliance and VIP.
-    cluster.sim.handle().clear_counters();
-    cluster.patch_service(
-        "web",
-        json!({"spec": {"ports": [
-            {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80},
-            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}
-        ]}}),
-    );
-    eventually("port 443 added", CONVERGE, || async {
-        cluster.load_balancers().await[0]
-            .settings
-            .load_balancer
-            .len()
-            == 2
-    })
-    .await;
-    eventually("the config applied", CONVERGE, || async {
-        cluster.sim.handle().count("PUT", "appliance/{id}/config") == 1
-    })
-    .await;
-    assert_eq!(cluster.sim.handle().count("PUT", "appliance/{id}"), 1);
-    assert_eq!(cluster.sim.handle().count("POST", "appliance"), 0);
+        // Ports change: one settings update and one config apply, same appliance and VIP.
+        cluster.sim.handle().clear_counters();
+        cluster.patch_service(
+            "web",
+            json!({"spec": {"ports": [
+                {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80},
+                {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}
+            ]}}),
+        );
+        eventually("port 443 added", CONVERGE, || async {
+            cluster.load_balancers().await[0]
+                .settings
+                .load_balancer
+                .len()
+                == 2
+        })
+        .await;
+        eventually("the config applied", CONVERGE, || async {
+            cluster.sim.handle().count("PUT", "appliance/{id}/config") == 1
+        })
+        .await;
+        assert_eq!(cluster.sim.handle().count("PUT", "appliance/{id}"), 1);
+        assert_eq!(cluster.sim.handle().count("POST", "appliance"), 0);
 
-    // A node leaves, another joins: real servers follow; the VIP and appliance stay.
-    cluster.delete_node("worker-3");
-    eventually(
-        "worker-3 removed from the real servers",
-        CONVERGE,
-        || async {
+        // A node leaves, another joins: real servers follow; the VIP and appliance stay.
+        cluster.delete_node("worker-3");
+        eventually(
+            "worker-3 removed from the real servers",
+            CONVERGE,
+            || async {
+                real_servers(&cluster.load_balancers().await[0])
+                    == ips(&["203.0.113.21", "203.0.113.22"])
+            },
+        )
+        .await;
+        cluster.add_node("worker-3");
+        eventually("worker-3 back in the real servers", CONVERGE, || async {
             real_servers(&cluster.load_balancers().await[0])
-                == ips(&["203.0.113.21", "203.0.113.22"])
-        },
-    )
-    .await;
-    cluster.add_node("worker-3");
-    eventually("worker-3 back in the real servers", CONVERGE, || async {
-        real_servers(&cluster.load_balancers().await[0])
-            == ips(&["203.0.113.21", "203.0.113.22", "203.0.113.23"])
-    })
-    .await;
-    let lbs = cluster.load_balancers().await;
-    assert_eq!(lbs.len(), 1);
-    assert_eq!(lbs[0].id, id);
-    assert_eq!(cluster.ingress_ip("web").await.unwrap(), vip);
-    assert_eq!(cluster.sim.handle().count("POST", "appliance"), 0);
+                == ips(&["203.0.113.21", "203.0.113.22", "203.0.113.23"])
+        })
+        .await;
+        let lbs = cluster.load_balancers().await;
+        assert_eq!(lbs.len(), 1);
+        assert_eq!(lbs[0].id, id);
+        assert_eq!(cluster.ingress_ip("web").await.unwrap(), vip);
+        assert_eq!(cluster.sim.handle().count("POST", "appliance"), 0);
 
-    // Delete: shut down, deleted, finalizer released, nothing left in the simulator.
-    cluster.delete_service("web");
-    eventually("the Service is gone", CONVERGE, || async {
-        cluster.service("web").await.is_none()
+        // Delete: shut down, deleted, finalizer released, nothing left in the simulator.
+        cluster.delete_service("web");
+        eventually("the Service is gone", CONVERGE, || async {
+            cluster.service("web").await.is_none()
+        })
+        .await;
+        assert!(cluster.load_balancers().await.is_empty());
+        let deleted = cluster.events_about("web").await;
+        assert!(
+            deleted
+                .iter()
+                .any(|(_, reason, _)| reason == "DeletedLoadBalancer"),
+            "{deleted:?}"
+        );
     })
-    .await;
-    assert!(cluster.load_balancers().await.is_empty());
-    let deleted = cluster.events_about("web").await;
-    assert!(
-        deleted
-            .iter()
-            .any(|(_, reason, _)| reason == "DeletedLoadBalancer"),
-        "{deleted:?}"
-    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_resync_with_nothing_changed_writes_nothing() {
-    let mut cluster = Cluster::without_controller(SCENARIO).await;
-    cluster
-        .start_controller(&["--service-resync-period=300ms"])
-        .await;
-    for name in WORKERS {
-        cluster.add_node(name);
-    }
-    cluster.add_service("web", &[], &[80, 443]);
-    cluster.add_service("api", &[], &[8080]);
-    cluster.wait_for_ingress("web").await;
-    cluster.wait_for_ingress("api").await;
-    eventually("all workers are real servers", CONVERGE, || async {
+#[test]
+fn a_resync_with_nothing_changed_writes_nothing() {
+    test_runtime::run_multi(async {
+        let mut cluster = Cluster::without_controller(SCENARIO).await;
         cluster
-            .load_balancers()
-            .await
-            .iter()
-            .all(|lb| real_servers(lb).len() == 3)
-    })
-    .await;
+            .start_controller(&["--service-resync-period=300ms"])
+            .await;
+        for name in WORKERS {
+            cluster.add_node(name);
+        }
+        cluster.add_service("web", &[], &[80, 443]);
+        cluster.add_service("api", &[], &[8080]);
+        cluster.wait_for_ingress("web").await;
+        cluster.wait_for_ingress("api").await;
+        eventually("all workers are real servers", CONVERGE, || async {
+            cluster
+                .load_balancers()
+                .await
+                .iter()
+                .all(|lb| real_servers(lb).len() == 3)
+        })
+        .await;
 
-    cluster.sim.handle().clear_counters();
-    // Several resync periods and node-status periods pass.
-    eventually("a few resyncs", CONVERGE, || async {
-        cluster.sim.handle().count("GET", "appliance") >= 3
+        cluster.sim.handle().clear_counters();
+        // Several resync periods and node-status periods pass.
+        eventually("a few resyncs", CONVERGE, || async {
+            cluster.sim.handle().count("GET", "appliance") >= 3
+        })
+        .await;
+        assert_eq!(cluster.writes(), 0, "{:?}", cluster.sim.handle().counters());
     })
-    .await;
-    assert_eq!(cluster.writes(), 0, "{:?}", cluster.sim.handle().counters());
 }

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Service};
@@ -27,25 +28,46 @@ pub struct ApiServer {
     pub kubeconfig: PathBuf,
     /// A client (as `kubectl` would be).
     pub kube: kube::Client,
+    dir: PathBuf,
+    /// `host:port` it listens on, kept across restarts.
+    address: String,
+    starts: u32,
 }
 
 impl ApiServer {
     /// Starts the API server on a free loopback port.
     pub async fn start(dir: &Path) -> ApiServer {
         let kubeconfig = dir.join("kubeconfig");
-        let mut cmd = Command::new(binary("fake-apiserver"));
-        cmd.env_clear()
-            .env("RUST_LOG", "warn")
-            .args(["--listen", "127.0.0.1:0"])
-            .arg(format!("--kubeconfig-out={}", kubeconfig.display()));
-        let (process, url) = Process::spawn_reading_first_line(dir, "fake-apiserver", cmd);
+        let (process, url) = spawn(dir, "fake-apiserver", "127.0.0.1:0");
+        let address = url
+            .trim()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
         let config = kube::Config::new(url.trim().parse().unwrap());
         let kube = kube::Client::try_from(config).unwrap();
         ApiServer {
             process,
             kubeconfig,
             kube,
+            dir: dir.to_path_buf(),
+            address,
+            starts: 1,
         }
+    }
+
+    /// Stops the server (SIGTERM: it saves its objects), as a control-plane outage would.
+    pub fn stop(&mut self) {
+        let status = self.process.sigterm(Duration::from_secs(10));
+        assert!(status.success(), "fake-apiserver stopped with {status:?}");
+    }
+
+    /// Starts the server again on the same address with the objects it had.
+    pub fn start_again(&mut self) {
+        self.starts += 1;
+        let name = format!("fake-apiserver-{}", self.starts);
+        let (process, _) = spawn(&self.dir, &name, &self.address);
+        self.process = process;
     }
 
     fn nodes(&self) -> Api<Node> {
@@ -220,6 +242,25 @@ impl ApiServer {
             .collect()
     }
 
+    /// Warning Events about `name`, one entry per Event object: (reason, how many times it
+    /// happened: `series.count`, or 1 without a series).
+    pub async fn warning_series(&self, name: &str) -> Vec<(String, i32)> {
+        let events: Api<Event> = Api::all(self.kube.clone());
+        events
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .filter(|e| e.type_.as_deref() == Some("Warning"))
+            .map(|e| {
+                let count = e.series.as_ref().map_or(1, |s| s.count);
+                (e.reason.unwrap_or_default(), count)
+            })
+            .collect()
+    }
+
     /// Waits for an event with `reason` about `name`; returns its note.
     pub async fn wait_for_event(&self, name: &str, reason: &str) -> String {
         wait_for(
@@ -251,4 +292,22 @@ impl ApiServer {
 
 fn has_taint(taints: &Option<Vec<k8s_openapi::api::core::v1::Taint>>, key: &str) -> bool {
     taints.iter().flatten().any(|t| t.key == key)
+}
+
+/// Spawns `fake-apiserver` on `listen`, keeping its objects in the test's state file; returns
+/// the process and the URL it printed.
+fn spawn(dir: &Path, name: &str, listen: &str) -> (Process, String) {
+    let mut cmd = Command::new(binary("fake-apiserver"));
+    cmd.env_clear()
+        .env("RUST_LOG", "warn")
+        .args(["--listen", listen])
+        .arg(format!(
+            "--kubeconfig-out={}",
+            dir.join("kubeconfig").display()
+        ))
+        .arg(format!(
+            "--state-file={}",
+            dir.join("fake-apiserver.state.json").display()
+        ));
+    Process::spawn_reading_first_line(dir, name, cmd)
 }

@@ -25,6 +25,19 @@ pub use process::{Controller, Process};
 /// runs the suites in parallel on two cores with debug builds.
 pub const CONVERGE: Duration = Duration::from_secs(60);
 
+/// Runs one scenario's body on a two-worker runtime, failing it (rather than hanging CI) when
+/// it runs past five minutes or leaves tasks that do not stop.
+pub fn scenario<F: Future>(body: F) -> F::Output {
+    test_runtime::run_with(
+        test_runtime::Flavor::MultiThread(2),
+        test_runtime::Limits {
+            body: Duration::from_secs(300),
+            shutdown: Duration::from_secs(10),
+        },
+        body,
+    )
+}
+
 /// The cluster ID the controllers run with.
 pub const CLUSTER_ID: &str = "e2e-cluster";
 

@@ -72,6 +72,16 @@ impl Process {
         self.child.as_ref().unwrap().id()
     }
 
+    /// User plus system CPU time the process has used so far (from `/proc`).
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let after_name = stat.rsplit_once(')').unwrap().1;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_millis(ticks * 1000 / CLOCK_TICKS_PER_SECOND)
+    }
+
     /// Everything the process logged so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -135,6 +145,9 @@ impl Drop for Process {
     }
 }
 
+/// `USER_HZ`, the unit of `/proc/<pid>/stat` times: 100 on every Linux architecture we run on.
+const CLOCK_TICKS_PER_SECOND: u64 = 100;
+
 /// A free loopback port (bound, then released for the child to take).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -168,6 +181,18 @@ impl Controller {
         api: &ApiServer,
         extra: &[&str],
     ) -> Controller {
+        Controller::start_with_env(dir, name, sim, api, extra, &[])
+    }
+
+    /// [`Controller::start`] with extra environment variables.
+    pub fn start_with_env(
+        dir: &Path,
+        name: &str,
+        sim: &Simulator,
+        api: &ApiServer,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Controller {
         let port = free_port();
         let mut cmd = Command::new(binary("sakura-cloud-controller-manager"));
         cmd.env_clear()
@@ -189,7 +214,8 @@ impl Controller {
             ])
             .arg(format!("--kubeconfig={}", api.kubeconfig.display()))
             .arg(format!("--secure-port={port}"))
-            .args(extra);
+            .args(extra)
+            .envs(env.iter().copied());
         Controller {
             process: Process::spawn(dir, name, cmd),
             port,

@@ -109,7 +109,7 @@ impl NodeLifecycleController {
         let (store, writer) = reflector::store::<Node>();
         let feed = reflector(
             writer,
-            watcher(self.nodes.clone(), watcher::Config::default()),
+            watcher(self.nodes.clone(), watcher::Config::default()).default_backoff(),
         )
         .applied_objects()
         .for_each(|_| async {});

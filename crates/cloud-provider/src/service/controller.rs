@@ -12,14 +12,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::{LoadBalancerStatus, Node, Service};
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::Notify;
 
+use super::follow::{Followed, follow};
 use super::predicates::{
     LoadBalancerNodeSet, has_cleanup_finalizer, load_balancer_node, load_balancer_status_equal,
     needs_cleanup, needs_update, node_change_affects_load_balancers,
@@ -235,8 +235,10 @@ impl ServiceController {
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()> + Send) {
         let (services_ready_tx, services_ready) = tokio::sync::oneshot::channel();
         let (nodes_ready_tx, nodes_ready) = tokio::sync::oneshot::channel();
-        let service_watch = tokio::spawn(self.clone().watch_services(services_ready_tx));
-        let node_watch = tokio::spawn(self.clone().watch_nodes(nodes_ready_tx));
+        // In a set, so that dropping this future (a caller that stops waiting) aborts them all.
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(self.clone().watch_services(services_ready_tx));
+        tasks.spawn(self.clone().watch_nodes(nodes_ready_tx));
 
         let work = {
             let this = self.clone();
@@ -261,19 +263,20 @@ impl ServiceController {
                 while tasks.join_next().await.is_some() {}
             }
         };
-        let work = tokio::spawn(work);
+        tasks.spawn(work);
         shutdown.await;
         self.stopping.send_replace(true);
         self.queue.shut_down();
-        service_watch.abort();
-        node_watch.abort();
-        // Workers return once they finish their current Service.
-        let _ = work.await;
+        // The watches end on `stopping`; workers once they finish their current Service.
+        while tasks.join_next().await.is_some() {}
     }
 
     async fn watch_services(self: Arc<Self>, ready: tokio::sync::oneshot::Sender<()>) {
         let mut ready = Some(ready);
-        let mut events = std::pin::pin!(follow(Api::<Service>::all(self.client.clone())));
+        let mut events = std::pin::pin!(follow(
+            Api::<Service>::all(self.client.clone()),
+            self.stopping.subscribe(),
+        ));
         while let Some(event) = events.next().await {
             match event {
                 Followed::Listed(listed) => {
@@ -328,7 +331,10 @@ impl ServiceController {
 
     async fn watch_nodes(self: Arc<Self>, ready: tokio::sync::oneshot::Sender<()>) {
         let mut ready = Some(ready);
-        let mut events = std::pin::pin!(follow(Api::<Node>::all(self.client.clone())));
+        let mut events = std::pin::pin!(follow(
+            Api::<Node>::all(self.client.clone()),
+            self.stopping.subscribe(),
+        ));
         while let Some(event) = events.next().await {
             let changed = match event {
                 Followed::Listed(listed) => {
@@ -877,60 +883,4 @@ impl ServiceController {
             }
         }
     }
-}
-
-/// A watch, simplified: a complete (re)list, or one object changed or deleted.
-enum Followed<K> {
-    Listed(Vec<K>),
-    Applied(K),
-    Deleted(K),
-}
-
-/// Follows every object of `api`, reconnecting with backoff; a relist after a reconnect is
-/// delivered whole, so the caller can tell what vanished meanwhile.
-fn follow<K>(api: Api<K>) -> impl futures::Stream<Item = Followed<K>> + Send
-where
-    K: kube::Resource
-        + Clone
-        + fmt::Debug
-        + k8s_openapi::serde::de::DeserializeOwned
-        + Send
-        + 'static,
-{
-    let events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
-    futures::stream::unfold(
-        (events, None::<Vec<K>>),
-        |(mut events, mut relist)| async move {
-            loop {
-                let event = match events.try_next().await {
-                    Ok(Some(event)) => event,
-                    Ok(None) => return None,
-                    Err(error) => {
-                        tracing::warn!(%error, "watch failed; retrying");
-                        continue;
-                    }
-                };
-                let out = match event {
-                    watcher::Event::Init => {
-                        relist = Some(Vec::new());
-                        None
-                    }
-                    watcher::Event::InitApply(obj) => {
-                        relist.get_or_insert_default().push(obj);
-                        None
-                    }
-                    watcher::Event::InitDone => {
-                        Some(Followed::Listed(relist.take().unwrap_or_default()))
-                    }
-                    watcher::Event::Apply(obj) => Some(Followed::Applied(obj)),
-                    watcher::Event::Delete(obj) => Some(Followed::Deleted(obj)),
-                };
-                if let Some(out) = out {
-                    return Some((out, (events, relist)));
-                }
-            }
-        },
-    )
 }

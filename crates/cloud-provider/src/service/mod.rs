@@ -1,4 +1,5 @@
 //! Services of `type: LoadBalancer`: which ones are handled, and the service controller.
 
 pub mod controller;
+pub mod follow;
 pub mod predicates;

@@ -8,6 +8,7 @@ mod crud;
 mod raw_http;
 mod requests;
 mod runtime;
+mod saved_state;
 mod semantics;
 mod support;
 mod watching;

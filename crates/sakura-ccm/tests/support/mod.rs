@@ -127,6 +127,9 @@ struct Cli {
 
 /// The simulator, the fake API server and (when started) the controller manager.
 pub struct Cluster {
+    // First, so that it drops first: the controllers are told to stop while the servers they
+    // talk to still answer (fields drop in declaration order).
+    controller: Option<(RunningApp, tokio::sync::oneshot::Sender<()>)>,
     /// The SAKURA simulator.
     pub sim: RunningSimulator,
     /// The fake Kubernetes API server.
@@ -135,7 +138,6 @@ pub struct Cluster {
     pub kube: kube::Client,
     /// A SAKURA client for the simulator (for assertions).
     pub cloud: Client,
-    controller: Option<(RunningApp, tokio::sync::oneshot::Sender<()>)>,
 }
 
 impl Cluster {
