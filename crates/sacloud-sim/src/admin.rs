@@ -8,7 +8,9 @@ use crate::faults::{ErrorRule, Faults, LatencyRule};
 use crate::http::{error_response, json_response};
 use crate::lifecycle;
 use crate::model::{InstanceStatus, NicConn};
-use crate::scenario::{self, ApplianceSpec, Applied, RouterSpec, Scenario, ServerSpec, SwitchSpec};
+use crate::scenario::{
+    self, ApplianceSpec, Applied, ProxyLbSpec, RouterSpec, Scenario, ServerSpec, SwitchSpec,
+};
 use crate::store::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -67,6 +69,10 @@ fn pending(st: &State) -> usize {
             .values()
             .filter(|a| a.power.pending.is_some())
             .count()
+        + st.proxylbs
+            .values()
+            .filter(|p| p.lets_encrypt.is_some())
+            .count()
 }
 
 /// Force a server's or appliance's power state immediately.
@@ -84,6 +90,32 @@ pub fn set_power(app: &App, kind: &str, id: u64, status: InstanceStatus) -> Resu
     Ok(())
 }
 
+/// Set (or with `None` clear) the health an Enhanced Load Balancer reports for its real server
+/// `ip:port` (every port of `ip` when `port` is `None`).
+pub fn set_proxylb_health(
+    app: &App,
+    id: u64,
+    ip: std::net::Ipv4Addr,
+    port: Option<u16>,
+    status: Option<&str>,
+) -> Result<(), ApiError> {
+    if let Some(s) = status
+        && !matches!(s, "up" | "down" | "cleaning")
+    {
+        return Err(ApiError::malformed(format!(
+            "status must be up, down, cleaning or null, got {s:?}"
+        )));
+    }
+    let mut st = lock(&app.state);
+    let lb = st
+        .proxylbs
+        .get_mut(&id)
+        .ok_or_else(|| ApiError::not_found(format!("proxylbs/{id} does not exist")))?;
+    crate::proxylb::set_health(lb, ip, port, status.map(str::to_owned));
+    app.persist(&st);
+    Ok(())
+}
+
 /// Remove a resource of any kind; removing a router's switch removes the router and vice versa,
 /// and NICs on a removed switch become disconnected.
 pub fn remove(app: &App, kind: &str, id: u64) -> Result<(), ApiError> {
@@ -96,6 +128,7 @@ pub fn remove(app: &App, kind: &str, id: u64) -> Result<(), ApiError> {
             .remove(&id)
             .map(|_| None)
             .ok_or_else(missing)?,
+        "proxylbs" => st.proxylbs.remove(&id).map(|_| None).ok_or_else(missing)?,
         "routers" => {
             let r = st.routers.remove(&id).ok_or_else(missing)?;
             st.switches.remove(&r.switch_id);
@@ -145,6 +178,15 @@ struct PowerBody {
     status: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HealthBody {
+    ip: std::net::Ipv4Addr,
+    #[serde(default)]
+    port: Option<u16>,
+    status: Option<String>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct AdvanceBody {
@@ -191,6 +233,7 @@ fn route(
                 "GET /_sim/health", "GET|PUT /_sim/state", "POST /_sim/reset", "POST /_sim/scenario[?reset=true]",
                 "POST /_sim/{servers,switches,routers,appliances}", "DELETE /_sim/{kind}/{id}",
                 "PUT /_sim/{servers,appliances}/{id}/power", "POST /_sim/advance",
+                "POST /_sim/proxylbs", "DELETE /_sim/proxylbs/{id}", "PUT /_sim/proxylbs/{id}/health",
                 "GET|PUT|DELETE /_sim/faults", "POST /_sim/faults/errors", "POST /_sim/faults/latency",
                 "GET|DELETE /_sim/counters", "GET /_sim/requests",
             ],
@@ -265,10 +308,26 @@ fn route(
                 false,
             )?))
         }
+        ("POST", ["proxylbs"]) => {
+            let proxylbs = parse::<OneOrMany<ProxyLbSpec>>(body)?.into_vec();
+            ok(to_value(&load_scenario(
+                app,
+                &Scenario {
+                    proxylbs,
+                    ..Scenario::default()
+                },
+                false,
+            )?))
+        }
+        ("PUT", ["proxylbs", id, "health"]) => {
+            let b: HealthBody = parse(body)?;
+            set_proxylb_health(app, id_of(id)?, b.ip, b.port, b.status.as_deref())?;
+            ok(json!({"ok": true}))
+        }
         (
             "DELETE",
             [
-                kind @ ("servers" | "switches" | "routers" | "appliances"),
+                kind @ ("servers" | "switches" | "routers" | "appliances" | "proxylbs"),
                 id,
             ],
         ) => {

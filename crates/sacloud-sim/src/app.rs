@@ -19,6 +19,8 @@ pub struct Config {
     pub boot_delay: Duration,
     /// Time spent in `cleaning` on shutdown.
     pub shutdown_delay: Duration,
+    /// Time from a Let's Encrypt renew request to the certificate's appearance.
+    pub lets_encrypt_delay: Duration,
     /// Where state is persisted, if anywhere.
     pub state_file: Option<PathBuf>,
     /// The permission level `auth-status` reports.
@@ -70,5 +72,10 @@ impl App {
     /// Shutdown delay in ms.
     pub fn shutdown_ms(&self) -> u64 {
         u64::try_from(self.config.shutdown_delay.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Let's Encrypt issuance delay in ms.
+    pub fn lets_encrypt_ms(&self) -> u64 {
+        u64::try_from(self.config.lets_encrypt_delay.as_millis()).unwrap_or(u64::MAX)
     }
 }

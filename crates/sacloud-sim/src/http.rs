@@ -207,6 +207,7 @@ async fn serve(
             now_ms,
             boot_ms: app.boot_ms(),
             shutdown_ms: app.shutdown_ms(),
+            lets_encrypt_ms: app.lets_encrypt_ms(),
             permission: &app.config.permission,
         };
         let r = routes::dispatch(&mut st, &ctx, method.as_str(), segs, query, body);

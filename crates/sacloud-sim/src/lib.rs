@@ -2,8 +2,9 @@
 //!
 //! It serves `/{zone}/api/cloud/1.1/…` and `/cloud/zone/{zone}/api/cloud/1.1/…` on loopback with
 //! HTTP Basic auth, and models what a cloud controller manager touches: auth-status, zones,
-//! servers (with power), switches, routers (`internet`) with their global subnets, and the
-//! load-balancer appliance with its lifecycle, validation rules and error envelopes. A
+//! servers (with power), switches, routers (`internet`) with their global subnets, the
+//! load-balancer appliance with its lifecycle, validation rules and error envelopes, and the
+//! global Enhanced Load Balancer (`commonserviceitem`, ProxyLB) with its certificates. A
 //! simulator-only admin API under `/_sim/` seeds resources, injects faults and exposes counters.
 //!
 //! Start one in-process (tests in other crates do this):
@@ -30,6 +31,7 @@
 mod admin;
 mod app;
 mod auth;
+mod cert;
 pub mod duration;
 mod error;
 mod faults;
@@ -41,6 +43,9 @@ mod lifecycle;
 mod metrics;
 mod model;
 mod persist;
+mod proxylb;
+mod proxylb_certs;
+mod proxylb_settings;
 mod render;
 mod rng;
 mod routes;
@@ -55,10 +60,11 @@ pub use error::{ApiError, IMPROPER_REQUEST, SimError};
 pub use faults::{ErrorRule, Faults, LatencyRule};
 pub use metrics::{CounterEntry, LogEntry};
 pub use scenario::{
-    ApplianceSpec, Applied, NicSpec, PlanSpec, PowerSpec, RouterSpec, Scenario, ServerSpec,
-    SwitchSpec,
+    ApplianceSpec, Applied, NicSpec, PlanSpec, PowerSpec, ProxyLbSpec, RouterSpec, Scenario,
+    ServerSpec, SwitchSpec,
 };
 pub use sim::{
-    DEFAULT_BOOT_DELAY, DEFAULT_PERMISSION, DEFAULT_SECRET, DEFAULT_SHUTDOWN_DELAY, DEFAULT_TOKEN,
-    RunningSimulator, SimHandle, Simulator, SimulatorBuilder,
+    DEFAULT_BOOT_DELAY, DEFAULT_LETS_ENCRYPT_DELAY, DEFAULT_PERMISSION, DEFAULT_SECRET,
+    DEFAULT_SHUTDOWN_DELAY, DEFAULT_TOKEN, RunningSimulator, SimHandle, Simulator,
+    SimulatorBuilder,
 };

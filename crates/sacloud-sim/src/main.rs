@@ -11,7 +11,8 @@ use std::time::Duration;
 /// A local simulator of the SAKURA Cloud IaaS API (api/cloud/1.1).
 ///
 /// Serves /{zone}/api/cloud/1.1/... (and /cloud/zone/{zone}/api/cloud/1.1/...) for zones is1a,
-/// is1b, is1c, tk1a, tk1b and tk1v, plus a simulator-only admin API under /_sim/. On start it
+/// is1b, is1c, tk1a, tk1b and tk1v (the global Enhanced Load Balancers in every zone), plus a
+/// simulator-only admin API under /_sim/. On start it
 /// prints the environment to export for clients. See docs/simulator.md.
 #[derive(Debug, Parser)]
 #[command(name = "sacloud-sim", version, about, long_about)]
@@ -34,6 +35,11 @@ struct Cli {
     /// Time a server or appliance stays in "cleaning" after a shutdown request (e.g. 1s, 0).
     #[arg(long, env = "SACLOUD_SIM_SHUTDOWN_DELAY", default_value = "1s", value_parser = parse_duration)]
     shutdown_delay: Duration,
+
+    /// Time from an Enhanced Load Balancer's Let's Encrypt renew request until the certificate
+    /// appears (e.g. 3s, 200ms, 0).
+    #[arg(long, env = "SACLOUD_SIM_LETS_ENCRYPT_DELAY", default_value = "3s", value_parser = parse_duration)]
+    lets_encrypt_delay: Duration,
 
     /// Keep state in this JSON file across restarts (written atomically after every change;
     /// loaded at start if it exists).
@@ -69,6 +75,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         .credentials(cli.token, cli.secret)
         .boot_delay(cli.boot_delay)
         .shutdown_delay(cli.shutdown_delay)
+        .lets_encrypt_delay(cli.lets_encrypt_delay)
         .permission(cli.permission);
     if let Some(path) = &cli.scenario {
         builder = builder.scenario(Scenario::from_file(path).map_err(|e| e.to_string())?);

@@ -39,6 +39,36 @@ pub struct Scenario {
     /// Appliances, typically `vpcrouter`/`database` whose addresses must count as used.
     #[serde(default)]
     pub appliances: Vec<ApplianceSpec>,
+    /// Enhanced Load Balancers (global; `zone` does not apply), validated like a create request.
+    #[serde(default)]
+    pub proxylbs: Vec<ProxyLbSpec>,
+}
+
+/// An Enhanced Load Balancer that already exists.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyLbSpec {
+    /// Name.
+    pub name: String,
+    /// Tags (at most 10).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Plan in CPS (default 100).
+    #[serde(default)]
+    pub plan: Option<u32>,
+    /// `is1` (default), `tk1` or `anycast`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// VIP failover (then it gets an FQDN).
+    #[serde(default)]
+    pub vip_failover: bool,
+    /// `Settings.ProxyLB` in the API's shape; default: one `tcp` listener on port 80, no real
+    /// servers, a TCP health check.
+    #[serde(default)]
+    pub settings: Option<Value>,
 }
 
 /// A router with its global subnet.
@@ -256,6 +286,9 @@ pub struct Applied {
     pub servers: Vec<u64>,
     /// Appliance IDs.
     pub appliances: Vec<u64>,
+    /// Enhanced Load Balancer IDs.
+    #[serde(default)]
+    pub proxylbs: Vec<u64>,
 }
 
 impl Scenario {
@@ -715,7 +748,33 @@ pub fn apply(st: &mut State, sc: &Scenario, now_ms: u64) -> Result<Applied, Stri
         out.servers
             .push(ap.server(s, &zone_of(s.zone.as_ref(), &default_zone)?)?);
     }
+    for p in &sc.proxylbs {
+        out.proxylbs.push(proxylb(ap.st, p, now_ms)?);
+    }
     Ok(out)
+}
+
+/// Create an Enhanced Load Balancer from a spec, through the same checks as the API's create.
+fn proxylb(st: &mut State, spec: &ProxyLbSpec, now_ms: u64) -> Result<u64, String> {
+    let region = spec.region.clone().unwrap_or_else(|| "is1".to_owned());
+    let settings = spec.settings.clone().unwrap_or_else(|| {
+        serde_json::json!({
+            "BindPorts": [{"ProxyMode": "tcp", "Port": 80}],
+            "HealthCheck": {"Protocol": "tcp"},
+        })
+    });
+    let item = serde_json::json!({
+        "Name": spec.name,
+        "Description": spec.description,
+        "Tags": spec.tags,
+        "Provider": {"Class": crate::proxylb::CLASS},
+        "ServiceClass": crate::proxylb::service_class(spec.plan.unwrap_or(100), &region),
+        "Settings": {"ProxyLB": settings},
+        "Status": {"Region": region, "UseVIPFailover": spec.vip_failover},
+    });
+    let what = format!("proxylb {}", spec.name);
+    let req = crate::proxylb::parse_create(&item).map_err(|e| format!("{what}: {}", e.message))?;
+    crate::proxylb::insert(st, req, now_ms).map_err(|e| format!("{what}: {}", e.message))
 }
 
 #[cfg(test)]

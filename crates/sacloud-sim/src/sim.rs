@@ -25,6 +25,8 @@ pub const DEFAULT_SECRET: &str = "sacloud-sim-secret";
 pub const DEFAULT_BOOT_DELAY: Duration = Duration::from_secs(3);
 /// Default time an appliance or server spends in `cleaning` on shutdown.
 pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::from_secs(1);
+/// Default time from a Let's Encrypt renew request to the certificate's appearance.
+pub const DEFAULT_LETS_ENCRYPT_DELAY: Duration = Duration::from_secs(3);
 
 /// Entry point: `Simulator::builder()…start().await`.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +34,7 @@ pub struct Simulator;
 
 impl Simulator {
     /// A builder with the defaults: `127.0.0.1:0`, default credentials, 3 s boot delay, 1 s
-    /// shutdown delay, empty state, no state file.
+    /// shutdown delay, 3 s Let's Encrypt delay, empty state, no state file.
     pub fn builder() -> SimulatorBuilder {
         SimulatorBuilder {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -40,6 +42,7 @@ impl Simulator {
             secret: DEFAULT_SECRET.to_owned(),
             boot_delay: DEFAULT_BOOT_DELAY,
             shutdown_delay: DEFAULT_SHUTDOWN_DELAY,
+            lets_encrypt_delay: DEFAULT_LETS_ENCRYPT_DELAY,
             scenario: None,
             state_file: None,
             seed: None,
@@ -59,6 +62,7 @@ pub struct SimulatorBuilder {
     secret: String,
     boot_delay: Duration,
     shutdown_delay: Duration,
+    lets_encrypt_delay: Duration,
     scenario: Option<Scenario>,
     state_file: Option<PathBuf>,
     seed: Option<u64>,
@@ -88,6 +92,13 @@ impl SimulatorBuilder {
     /// Time spent in `cleaning` after a shutdown request. Use zero in tests.
     pub fn shutdown_delay(mut self, d: Duration) -> Self {
         self.shutdown_delay = d;
+        self
+    }
+
+    /// Time from an Enhanced Load Balancer's Let's Encrypt renew request until the certificate
+    /// shows in its certificates. Use a short one in tests (zero: on the next request).
+    pub fn lets_encrypt_delay(mut self, d: Duration) -> Self {
+        self.lets_encrypt_delay = d;
         self
     }
 
@@ -145,6 +156,7 @@ impl SimulatorBuilder {
                 secret: self.secret,
                 boot_delay: self.boot_delay,
                 shutdown_delay: self.shutdown_delay,
+                lets_encrypt_delay: self.lets_encrypt_delay,
                 state_file: self.state_file,
                 permission: self.permission,
             },
@@ -284,6 +296,19 @@ impl SimHandle {
             InstanceStatus::Down
         };
         admin::set_power(&self.0, "servers", id, status).map_err(to_sim)
+    }
+
+    /// Set the health the Enhanced Load Balancer `id` reports for its real server `ip:port`
+    /// (`port` `None`: every port of `ip`) to `up`, `down` or `cleaning`; `None` returns it to
+    /// the default (down only when `ip` is a stopped simulated server).
+    pub fn set_proxylb_server_health(
+        &self,
+        id: u64,
+        ip: std::net::Ipv4Addr,
+        port: Option<u16>,
+        status: Option<&str>,
+    ) -> Result<(), SimError> {
+        admin::set_proxylb_health(&self.0, id, ip, port, status).map_err(to_sim)
     }
 
     /// Remove a server.

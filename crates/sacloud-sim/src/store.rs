@@ -4,6 +4,7 @@
 use crate::ip::{Cidr, RouterLayout, router_layout};
 use crate::lifecycle;
 use crate::model::{Appliance, NicConn, Router, Server, Switch};
+use crate::proxylb::ProxyLb;
 use crate::zones::Zone;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -39,6 +40,10 @@ pub struct State {
     pub routers: BTreeMap<u64, Router>,
     /// Appliances by ID.
     pub appliances: BTreeMap<u64, Appliance>,
+    /// Enhanced Load Balancers by ID (global: not tied to a zone). Absent in state files written
+    /// before they existed.
+    #[serde(default)]
+    pub proxylbs: BTreeMap<u64, ProxyLb>,
 }
 
 impl Default for State {
@@ -52,6 +57,7 @@ impl Default for State {
             switches: BTreeMap::new(),
             routers: BTreeMap::new(),
             appliances: BTreeMap::new(),
+            proxylbs: BTreeMap::new(),
         }
     }
 }
@@ -122,11 +128,18 @@ impl State {
         for a in self.appliances.values_mut() {
             lifecycle::settle(&mut a.power, now_ms);
         }
+        for p in self.proxylbs.values_mut() {
+            crate::proxylb_certs::settle(p, now_ms);
+        }
     }
 
     /// Finish every pending transition at once (admin hook).
     pub fn complete_all(&mut self) -> usize {
+        let now_ms = self.now_ms();
         let mut n = 0;
+        for p in self.proxylbs.values_mut() {
+            n += usize::from(crate::proxylb_certs::complete(p, now_ms));
+        }
         for s in self.servers.values_mut() {
             n += usize::from(lifecycle::complete(&mut s.power));
         }

@@ -53,6 +53,32 @@ pub fn format_jst(unix_ms: u64) -> String {
     )
 }
 
+/// Unix seconds of a UTC calendar time (no range checks: callers validate fields first).
+pub fn unix_from_utc(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> i64 {
+    days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s
+}
+
+/// Render unix seconds the way the API shows certificate expiry: `May  4 01:37:47 2019 GMT`
+/// (Go layout `Jan _2 15:04:05 2006 MST`, the day padded with a space).
+pub fn format_cert_date(unix_s: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (days, rem) = (unix_s.div_euclid(86_400), unix_s.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let month = usize::try_from(m - 1)
+        .ok()
+        .and_then(|i| MONTHS.get(i))
+        .copied()
+        .unwrap_or("Jan");
+    format!(
+        "{month} {d:>2} {:02}:{:02}:{:02} {y} GMT",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
 /// Parse an RFC 3339 timestamp (`2016-04-25T21:36:47+09:00`, `...Z`, optional fraction) into unix
 /// seconds. Returns `None` on anything else: filter values come from clients and must not panic.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
@@ -113,6 +139,18 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         let ms = 1_700_000_000_000;
         assert_eq!(parse_rfc3339(&format_jst(ms)), Some(1_700_000_000));
+    }
+
+    #[test]
+    fn certificate_dates_pad_the_day_with_a_space() {
+        assert_eq!(
+            format_cert_date(unix_from_utc(2019, 5, 4, 1, 37, 47)),
+            "May  4 01:37:47 2019 GMT"
+        );
+        assert_eq!(
+            format_cert_date(unix_from_utc(2036, 12, 13, 23, 5, 9)),
+            "Dec 13 23:05:09 2036 GMT"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::metrics::{RequestEvent, RequestObserver};
 use crate::rate_limit::RateLimiter;
 use crate::retry::{Jitter, retry_delay};
 use crate::wire::Id;
+use crate::zone::Zone;
 
 /// Path below the zone for every IaaS call.
 const API_PATH: &str = "api/cloud/1.1";
@@ -34,6 +35,8 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     config: Config,
+    /// The API root without a zone, e.g. `https://secure.sakura.ad.jp/cloud/zone`.
+    root_url: String,
     /// `{root}/{zone}/api/cloud/1.1`
     base_url: String,
     limiter: RateLimiter,
@@ -61,6 +64,12 @@ pub(crate) struct Request {
     pub query: Option<String>,
     /// JSON body for POST/PUT/DELETE.
     pub body: Option<Value>,
+    /// The zone to send it to when it is not the client's own (global resources live in
+    /// [`Zone::GLOBAL`]).
+    pub zone: Option<Zone>,
+    /// Whether the retry policy may repeat it (see [`crate::retry`]); `false` for requests that
+    /// create something under a new ID even though their method is PUT.
+    pub retry: bool,
 }
 
 impl Request {
@@ -71,7 +80,21 @@ impl Request {
             path,
             query: None,
             body: None,
+            zone: None,
+            retry: true,
         }
+    }
+
+    /// Sends the request to `zone` instead of the client's own zone.
+    pub(crate) fn in_zone(mut self, zone: Zone) -> Self {
+        self.zone = Some(zone);
+        self
+    }
+
+    /// Never repeats the request, whatever the error (like a POST).
+    pub(crate) fn no_retry(mut self) -> Self {
+        self.retry = false;
+        self
     }
 
     pub(crate) fn json(mut self, body: Value) -> Self {
@@ -127,7 +150,7 @@ impl Client {
     fn build(config: Config, observer: Option<Arc<dyn RequestObserver>>) -> Result<Self, Error> {
         let root = validate_root_url(&config.api_root_url)
             .map_err(|e| Error::InvalidRequest(format!("API root URL: {e}")))?;
-        let base_url = format!("{root}/{}/{API_PATH}", config.zone.name());
+        let base_url = zone_url(&root, config.zone);
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config()?)
             .user_agent(config.user_agent.clone())
@@ -140,6 +163,7 @@ impl Client {
                 http,
                 limiter: RateLimiter::new(config.rate_limit),
                 config,
+                root_url: root,
                 base_url,
                 observer,
                 jitter: Jitter::new(),
@@ -152,9 +176,16 @@ impl Client {
         &self.inner.config
     }
 
-    /// `{root}/{zone}/api/cloud/1.1`, the prefix of every request URL.
+    /// `{root}/{zone}/api/cloud/1.1`, the prefix of every request URL of the client's zone.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// `{root}/{zone}/api/cloud/1.1` for another zone: where requests for `zone` go. Global
+    /// resources (the Enhanced Load Balancer) are always sent to
+    /// `zone_base_url(Zone::GLOBAL)`, whatever the client's zone.
+    pub fn zone_base_url(&self, zone: Zone) -> String {
+        zone_url(&self.inner.root_url, zone)
     }
 
     /// Sends a request, retrying when allowed (see [`crate::retry`]), and decodes the JSON
@@ -171,6 +202,7 @@ impl Client {
         loop {
             match self.attempt(request, retries).await {
                 Ok(body) => return Ok(body),
+                Err(error) if !request.retry => return Err(error),
                 Err(error) => {
                     let delay = retry_delay(
                         &self.inner.config.retry,
@@ -198,7 +230,12 @@ impl Client {
     async fn attempt(&self, request: &Request, retry: u32) -> Result<Vec<u8>, Error> {
         let method = method_name(&request.method);
         let rate_limit_wait = self.inner.limiter.acquire().await;
-        let mut url = format!("{}/{}", self.inner.base_url, request.path);
+        let mut url = match request.zone {
+            Some(zone) if zone != self.inner.config.zone => {
+                format!("{}/{}", self.zone_base_url(zone), request.path)
+            }
+            _ => format!("{}/{}", self.inner.base_url, request.path),
+        };
         if let Some(q) = &request.query {
             url.push('?');
             url.push_str(q);
@@ -299,6 +336,20 @@ impl Client {
         from: u64,
         count: u32,
     ) -> Result<Page<T>, Error> {
+        self.find_page_in(None, resource, key, filter, from, count)
+            .await
+    }
+
+    /// [`Client::find_page`] in `zone` (`None`: the client's own).
+    pub(crate) async fn find_page_in<T: DeserializeOwned>(
+        &self,
+        zone: Option<Zone>,
+        resource: &'static str,
+        key: &'static str,
+        filter: &Filter,
+        from: u64,
+        count: u32,
+    ) -> Result<Page<T>, Error> {
         let query = FindRequest {
             count,
             from,
@@ -308,6 +359,7 @@ impl Client {
         .map_err(|e| Error::InvalidRequest(format!("encoding find request: {e}")))?;
         let mut request = Request::new(Method::GET, resource, resource.to_owned());
         request.query = Some(query);
+        request.zone = zone;
         let body = self.call_raw(&request).await?;
         // Straight from the bytes into the items: a listing of thousands of servers never
         // exists as a `serde_json::Value` tree (several times the size of the typed items).
@@ -348,13 +400,24 @@ impl Client {
         key: &'static str,
         filter: &Filter,
     ) -> Result<Vec<T>, Error> {
+        self.find_all_in(None, resource, key, filter).await
+    }
+
+    /// [`Client::find_all`] in `zone` (`None`: the client's own).
+    pub(crate) async fn find_all_in<T: DeserializeOwned + HasId>(
+        &self,
+        zone: Option<Zone>,
+        resource: &'static str,
+        key: &'static str,
+        filter: &Filter,
+    ) -> Result<Vec<T>, Error> {
         let page_size = self.inner.config.page_size.max(1);
         let mut items: Vec<T> = Vec::new();
         let mut seen: HashSet<Id> = HashSet::new();
         let mut from = 0u64;
         loop {
             let page: Page<T> = self
-                .find_page(resource, key, filter, from, page_size)
+                .find_page_in(zone, resource, key, filter, from, page_size)
                 .await?;
             let returned = page.items.len() as u64;
             for item in page.items {
@@ -385,6 +448,11 @@ impl Client {
         let mut body = self.call(&request).await?;
         take(&mut body, key, method, &path)
     }
+}
+
+/// `{root}/{zone}/api/cloud/1.1`.
+fn zone_url(root: &str, zone: Zone) -> String {
+    format!("{root}/{}/{API_PATH}", zone.name())
 }
 
 /// The collection part of a resource template: `appliance/{id}/power` → `appliance`.

@@ -83,6 +83,42 @@ pub enum Error {
     InvalidRequest(String),
 }
 
+impl Error {
+    /// The same error with `f` applied to every free-text part (the API's message and code,
+    /// transport and decode messages), for removing sensitive text an answer echoed.
+    pub(crate) fn map_text(self, f: impl Fn(String) -> String) -> Self {
+        match self {
+            Error::Api(mut e) => {
+                e.envelope.error_msg = f(std::mem::take(&mut e.envelope.error_msg));
+                e.envelope.error_code = f(std::mem::take(&mut e.envelope.error_code));
+                e.envelope.status = f(std::mem::take(&mut e.envelope.status));
+                Error::Api(e)
+            }
+            Error::Transport {
+                method,
+                path,
+                message,
+                timeout,
+            } => Error::Transport {
+                method,
+                path,
+                message: f(message),
+                timeout,
+            },
+            Error::Decode {
+                method,
+                path,
+                message,
+            } => Error::Decode {
+                method,
+                path,
+                message: f(message),
+            },
+            Error::InvalidRequest(message) => Error::InvalidRequest(f(message)),
+        }
+    }
+}
+
 /// Statuses the API uses for "busy, try again": 423 Locked, 429 Too Many Requests, 503.
 pub(crate) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 423 | 429 | 503)

@@ -79,6 +79,12 @@ impl Filter {
         self.raw("Class", json!(class))
     }
 
+    /// Exact provider class of a common service item, e.g. `proxylb` (the Enhanced Load
+    /// Balancer's finds add it themselves).
+    pub fn provider_class(self, class: &str) -> Self {
+        self.raw("Provider.Class", json!(class))
+    }
+
     /// Exact switch scope: `user` or `shared`.
     pub fn scope(self, scope: &str) -> Self {
         self.raw("Scope", json!(scope))

@@ -6,7 +6,9 @@
 //! - Safe requests (GET, PUT, DELETE) are retried with exponential backoff and jitter on 423,
 //!   429 (honouring `Retry-After`), 503 and transport errors; creates (POST) never are
 //!   (see [`retry`]).
-//! - Credentials are [`Secret`]s: never in `Debug`, errors or logs.
+//! - Credentials and TLS private keys are [`Secret`]s: never in `Debug`, errors or logs.
+//! - Global resources (the Enhanced Load Balancer, [`api::proxy_lb`]) are always called in
+//!   zone [`Zone::GLOBAL`] (`is1a`), whatever the client's zone.
 //!
 //! No Kubernetes here: this crate only speaks SAKURA Cloud.
 //!
@@ -38,6 +40,12 @@ pub use api::internet::Internet;
 pub use api::load_balancer::{
     HealthCheck, HealthCheckProtocol, LoadBalancer, LoadBalancerCreate, LoadBalancerSettings,
     LoadBalancerUpdate, RealServer, VirtualIpAddress,
+};
+pub use api::proxy_lb::{
+    BindPort, LetsEncrypt, ProxyLb, ProxyLbCertificate, ProxyLbCertificates, ProxyLbCreate,
+    ProxyLbHealth, ProxyLbHealthCheck, ProxyLbHealthCheckProtocol, ProxyLbPlan, ProxyLbRegion,
+    ProxyLbServer, ProxyLbServerHealth, ProxyLbSettings, ProxyLbUpdate, ProxyMode,
+    ServerHealthStatus, SslPolicy,
 };
 pub use api::server::{Interface, NicConnection, Server};
 pub use api::switch::{IpRange, Switch};

@@ -77,82 +77,90 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn burst_then_steady_rate() {
-        let limiter = RateLimiter::new(RateLimit {
-            per_second: 5.0,
-            burst: 10,
-        });
-        let start = Instant::now();
-        for _ in 0..10 {
-            limiter.acquire().await;
-        }
-        assert_eq!(
-            start.elapsed(),
-            Duration::ZERO,
-            "the burst goes out at once"
-        );
-        for _ in 0..20 {
-            limiter.acquire().await;
-        }
-        // 20 requests beyond the burst at 5/s need 4 s.
-        let elapsed = start.elapsed();
-        assert!(elapsed >= Duration::from_secs(4), "{elapsed:?}");
-        assert!(elapsed < Duration::from_millis(4100), "{elapsed:?}");
+    #[test]
+    fn burst_then_steady_rate() {
+        test_runtime::run_paused(async {
+            let limiter = RateLimiter::new(RateLimit {
+                per_second: 5.0,
+                burst: 10,
+            });
+            let start = Instant::now();
+            for _ in 0..10 {
+                limiter.acquire().await;
+            }
+            assert_eq!(
+                start.elapsed(),
+                Duration::ZERO,
+                "the burst goes out at once"
+            );
+            for _ in 0..20 {
+                limiter.acquire().await;
+            }
+            // 20 requests beyond the burst at 5/s need 4 s.
+            let elapsed = start.elapsed();
+            assert!(elapsed >= Duration::from_secs(4), "{elapsed:?}");
+            assert!(elapsed < Duration::from_millis(4100), "{elapsed:?}");
+        })
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn refills_while_idle_but_not_beyond_burst() {
-        let limiter = RateLimiter::new(RateLimit {
-            per_second: 2.0,
-            burst: 3,
-        });
-        for _ in 0..3 {
+    #[test]
+    fn refills_while_idle_but_not_beyond_burst() {
+        test_runtime::run_paused(async {
+            let limiter = RateLimiter::new(RateLimit {
+                per_second: 2.0,
+                burst: 3,
+            });
+            for _ in 0..3 {
+                limiter.acquire().await;
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            let start = Instant::now();
+            for _ in 0..3 {
+                limiter.acquire().await;
+            }
+            assert_eq!(start.elapsed(), Duration::ZERO);
             limiter.acquire().await;
-        }
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        let start = Instant::now();
-        for _ in 0..3 {
-            limiter.acquire().await;
-        }
-        assert_eq!(start.elapsed(), Duration::ZERO);
-        limiter.acquire().await;
-        assert_eq!(start.elapsed(), Duration::from_millis(500));
+            assert_eq!(start.elapsed(), Duration::from_millis(500));
+        })
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn concurrent_callers_share_one_bucket() {
-        let limiter = std::sync::Arc::new(RateLimiter::new(RateLimit {
-            per_second: 10.0,
-            burst: 1,
-        }));
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..11)
-            .map(|_| {
-                let l = limiter.clone();
-                tokio::spawn(async move { l.acquire().await })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        assert!(
-            start.elapsed() >= Duration::from_secs(1),
-            "{:?}",
-            start.elapsed()
-        );
+    #[test]
+    fn concurrent_callers_share_one_bucket() {
+        test_runtime::run_paused(async {
+            let limiter = std::sync::Arc::new(RateLimiter::new(RateLimit {
+                per_second: 10.0,
+                burst: 1,
+            }));
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..11)
+                .map(|_| {
+                    let l = limiter.clone();
+                    tokio::spawn(async move { l.acquire().await })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert!(
+                start.elapsed() >= Duration::from_secs(1),
+                "{:?}",
+                start.elapsed()
+            );
+        })
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn zero_rate_disables() {
-        let limiter = RateLimiter::new(RateLimit {
-            per_second: 0.0,
-            burst: 1,
-        });
-        let start = Instant::now();
-        for _ in 0..100 {
-            limiter.acquire().await;
-        }
-        assert_eq!(start.elapsed(), Duration::ZERO);
+    #[test]
+    fn zero_rate_disables() {
+        test_runtime::run_paused(async {
+            let limiter = RateLimiter::new(RateLimit {
+                per_second: 0.0,
+                burst: 1,
+            });
+            let start = Instant::now();
+            for _ in 0..100 {
+                limiter.acquire().await;
+            }
+            assert_eq!(start.elapsed(), Duration::ZERO);
+        })
     }
 }

@@ -4,7 +4,9 @@
 //! They are repeated on 423 Locked, 429 Too Many Requests and 503 Service Unavailable, and on
 //! transport failures (connection refused or reset, timeouts). A POST (create) is never
 //! repeated: if its answer was lost, the resource may exist, and a second POST would create a
-//! duplicate. Callers re-discover what they created by name or tag instead.
+//! duplicate. Callers re-discover what they created by name or tag instead. For the same reason
+//! the Enhanced Load Balancer's plan change (a PUT that moves the item to a new ID) is never
+//! repeated either.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -218,6 +218,127 @@ impl From<bool> for StringFlag {
     }
 }
 
+/// Reads the forms a lenient number field arrives in: a number, a string holding one, `""` or
+/// `null` (both zero).
+struct LenientU64Visitor;
+
+impl Visitor<'_> for LenientU64Visitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number, a string holding a number, or null")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+        U64Visitor.visit_i64(v)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+        U64Visitor.visit_f64(v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+        StringNumberVisitor.visit_str(v)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<u64, E> {
+        Ok(0)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<u64, E> {
+        Ok(0)
+    }
+}
+
+fn narrow<T: TryFrom<u64>, E: de::Error>(v: u64) -> Result<T, E> {
+    T::try_from(v).map_err(|_| E::custom(format!("{v} is out of range")))
+}
+
+/// An unsigned integer written as a JSON number and read from a number or a string (`80` or
+/// `"80"`; `""` and `null` read as zero). The Enhanced Load Balancer's settings use numbers,
+/// where appliance settings use strings ([`StringNumber`]); older clients send strings anyway.
+pub mod number_or_string {
+    use super::*;
+
+    /// Serializes as a JSON number.
+    pub fn serialize<T, S>(n: &T, s: S) -> Result<S::Ok, S::Error>
+    where
+        T: Copy + Into<u64>,
+        S: Serializer,
+    {
+        s.serialize_u64((*n).into())
+    }
+
+    /// Accepts a number, a string holding one, `""` or `null`; refuses values out of `T`'s range.
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: TryFrom<u64>,
+        D: Deserializer<'de>,
+    {
+        narrow(d.deserialize_any(LenientU64Visitor)?)
+    }
+}
+
+/// [`number_or_string`] for optional fields: `null`, `""` and absence read as `None`, and
+/// `None` is written as `null` (the API's "not set", e.g. `SorryServer.Port`).
+pub mod opt_number_or_string {
+    use super::*;
+
+    /// Serializes as a JSON number or `null`.
+    pub fn serialize<T, S>(n: &Option<T>, s: S) -> Result<S::Ok, S::Error>
+    where
+        T: Copy + Into<u64>,
+        S: Serializer,
+    {
+        match n {
+            Some(n) => s.serialize_u64((*n).into()),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Accepts a number, a string holding one, `""` or `null`.
+    pub fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T: TryFrom<u64>,
+        D: Deserializer<'de>,
+    {
+        match Option::<serde_json::Value>::deserialize(d)? {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(v) => v
+                .deserialize_any(LenientU64Visitor)
+                .map_err(de::Error::custom)
+                .and_then(narrow)
+                .map(Some),
+        }
+    }
+}
+
+/// A boolean written as a JSON boolean and read from a boolean, `"true"`/`"false"` in any case,
+/// `""` or `null` (both false).
+pub mod lenient_bool {
+    use super::*;
+
+    /// Serializes as a JSON boolean.
+    pub fn serialize<S: Serializer>(b: &bool, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bool(*b)
+    }
+
+    /// Accepts a boolean, a flag string, `""` or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match Option::<serde_json::Value>::deserialize(d)? {
+            None | Some(serde_json::Value::Null) => Ok(false),
+            Some(v) => v
+                .deserialize_any(StringFlagVisitor)
+                .map_err(de::Error::custom),
+        }
+    }
+}
+
 /// `Option<Ipv4Addr>` read leniently: `null`, `""` and a value that is not an IPv4 address all
 /// read as `None`, so one odd field does not make a whole listing unreadable. Writes the dotted
 /// string, or `null`.
@@ -318,6 +439,57 @@ mod tests {
             json!({"ID": 123456789012u64, "SwitchID": "112800442260", "Port": "443",
                    "Enabled": "False", "IP": "203.0.113.5", "Tags": []})
         );
+    }
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct Lenient {
+        #[serde(rename = "Port", with = "number_or_string", default)]
+        port: u16,
+        #[serde(rename = "Sorry", with = "opt_number_or_string", default)]
+        sorry: Option<u16>,
+        #[serde(rename = "On", with = "lenient_bool", default)]
+        on: bool,
+    }
+
+    #[test]
+    fn lenient_numbers_and_bools_read_every_form_and_write_json_types() {
+        for (input, port, sorry, on) in [
+            (
+                json!({"Port": 80, "Sorry": 8080, "On": true}),
+                80,
+                Some(8080),
+                true,
+            ),
+            (
+                json!({"Port": "80", "Sorry": "8080", "On": "True"}),
+                80,
+                Some(8080),
+                true,
+            ),
+            (json!({"Port": "", "Sorry": "", "On": ""}), 0, None, false),
+            (
+                json!({"Port": null, "Sorry": null, "On": null}),
+                0,
+                None,
+                false,
+            ),
+            (json!({}), 0, None, false),
+        ] {
+            let l: Lenient = serde_json::from_value(input.clone()).unwrap();
+            assert_eq!((l.port, l.sorry, l.on), (port, sorry, on), "{input}");
+        }
+        let l = Lenient {
+            port: 443,
+            sorry: None,
+            on: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&l).unwrap(),
+            json!({"Port": 443, "Sorry": null, "On": true})
+        );
+        assert!(serde_json::from_value::<Lenient>(json!({"Port": 70000})).is_err());
+        assert!(serde_json::from_value::<Lenient>(json!({"Sorry": "x"})).is_err());
+        assert!(serde_json::from_value::<Lenient>(json!({"On": "maybe"})).is_err());
     }
 
     #[test]

@@ -42,6 +42,11 @@ impl Zone {
         Zone::Tk1v,
     ];
 
+    /// The zone every call about a *global* resource goes to, whatever the client's own zone:
+    /// the Enhanced Load Balancer (`commonserviceitem` with `Provider.Class: proxylb`) is one
+    /// account-wide item, and SAKURA's own SDK sends its calls to `is1a` (`APIDefaultZone`).
+    pub const GLOBAL: Zone = Zone::Is1a;
+
     /// The zone name as used in URLs and labels, e.g. `is1a`.
     pub fn name(self) -> &'static str {
         match self {

@@ -5,6 +5,7 @@
 
 mod appliance;
 mod internet;
+mod proxylb;
 mod server;
 mod switch;
 mod zone;
@@ -30,6 +31,8 @@ pub struct Ctx<'a> {
     pub boot_ms: u64,
     /// Shutdown delay in ms.
     pub shutdown_ms: u64,
+    /// Let's Encrypt issuance delay in ms.
+    pub lets_encrypt_ms: u64,
     /// The permission level `auth-status` reports.
     pub permission: &'a str,
 }
@@ -69,7 +72,7 @@ impl Reply {
 pub type Handled = Result<Reply, ApiError>;
 
 /// Every path template the API serves, for telling 405 from 404.
-const TEMPLATES: [&str; 14] = [
+const TEMPLATES: [&str; 20] = [
     "auth-status",
     "zone",
     "zone/{id}",
@@ -84,6 +87,12 @@ const TEMPLATES: [&str; 14] = [
     "appliance/{id}",
     "appliance/{id}/config",
     "appliance/{id}/power",
+    "commonserviceitem",
+    "commonserviceitem/{id}",
+    "commonserviceitem/{id}/plan",
+    "commonserviceitem/{id}/health",
+    "commonserviceitem/{id}/proxylb/sslcertificate",
+    "commonserviceitem/{id}/proxylb/letsencryptrenew",
 ];
 
 fn parse_id(kind: &str, s: &str) -> Result<u64, ApiError> {
@@ -139,6 +148,57 @@ fn auth_status(ctx: &Ctx) -> Handled {
     })))
 }
 
+/// `commonserviceitem…`: the Enhanced Load Balancer, the same in every zone (it is global).
+fn common_service_item(
+    st: &mut State,
+    ctx: &Ctx,
+    method: &str,
+    rest: &[&str],
+    query: Option<&str>,
+    body: &[u8],
+) -> Handled {
+    const KIND: &str = "CommonServiceItem";
+    match (method, rest) {
+        ("GET", []) => proxylb::find(st, ctx, query),
+        ("POST", []) => proxylb::create(st, ctx, body),
+        ("GET", [id]) => proxylb::read(st, ctx, parse_id(KIND, id)?),
+        ("PUT", [id]) => proxylb::update(st, ctx, parse_id(KIND, id)?, body),
+        ("DELETE", [id]) => proxylb::delete(st, ctx, parse_id(KIND, id)?),
+        ("PUT", [id, "plan"]) => proxylb::change_plan(st, ctx, parse_id(KIND, id)?, body),
+        ("GET", [id, "health"]) => proxylb::health(st, parse_id(KIND, id)?),
+        ("GET", [id, "proxylb", "sslcertificate"]) => {
+            proxylb::certificates(st, parse_id(KIND, id)?)
+        }
+        ("PUT", [id, "proxylb", "sslcertificate"]) => {
+            proxylb::set_certificates(st, parse_id(KIND, id)?, body)
+        }
+        ("DELETE", [id, "proxylb", "sslcertificate"]) => {
+            proxylb::delete_certificates(st, parse_id(KIND, id)?)
+        }
+        ("PUT", [id, "proxylb", "letsencryptrenew"]) => {
+            proxylb::renew_lets_encrypt(st, ctx, parse_id(KIND, id)?)
+        }
+        _ => {
+            let mut segs = vec!["commonserviceitem"];
+            segs.extend_from_slice(rest);
+            unknown(method, &segs)
+        }
+    }
+}
+
+/// 405 for a known path with another method, 404 otherwise.
+fn unknown(method: &str, segs: &[&str]) -> Handled {
+    let template = crate::metrics::template(segs);
+    if TEMPLATES.contains(&template.as_str()) || template == "appliance/{id}/status" {
+        Err(ApiError::method_not_allowed(method, &segs.join("/")))
+    } else {
+        Err(ApiError::not_found(format!(
+            "{} is not a known API path",
+            segs.join("/")
+        )))
+    }
+}
+
 /// Route one API request.
 pub fn dispatch(
     st: &mut State,
@@ -181,16 +241,7 @@ pub fn dispatch(
         ("GET", ["appliance", id, "status"]) => {
             appliance::status(st, ctx, parse_id("Appliance", id)?)
         }
-        _ => {
-            let template = crate::metrics::template(segs);
-            if TEMPLATES.contains(&template.as_str()) || template == "appliance/{id}/status" {
-                Err(ApiError::method_not_allowed(method, &segs.join("/")))
-            } else {
-                Err(ApiError::not_found(format!(
-                    "{} is not a known API path",
-                    segs.join("/")
-                )))
-            }
-        }
+        (m, ["commonserviceitem", rest @ ..]) => common_service_item(st, ctx, m, rest, query, body),
+        _ => unknown(method, segs),
     }
 }

@@ -103,148 +103,156 @@ async fn in_is1b(s: &Sim, path: &str) -> Resp {
     s.call("GET", "is1b", path, None).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_matches_fixture() {
-    let s = start_scenario(GOLDEN_SCENARIO).await;
-    let r = in_is1b(&s, "server").await;
-    let srv = &r.body["Servers"][0];
-    assert_shape(&parse(SERVER_FIXTURE), srv, "Server");
-    assert_eq!(
-        srv["Tags"],
-        json!(["@k8s", "alpha", "zeta"]),
-        "tags are sorted"
-    );
-    assert_eq!(srv["Zone"]["ID"], 31002);
-    assert_eq!(srv["Zone"]["Region"]["ID"], 310);
-    assert_eq!(srv["ServerPlan"]["ServiceClass"], "cloud/plan/1core-1gb");
-    let shared = &srv["Interfaces"][0];
-    assert_eq!(shared["Switch"]["Scope"], "shared");
-    assert!(shared["IPAddress"].is_string() && shared["UserIPAddress"].is_null());
-    let user = &srv["Interfaces"][1];
-    assert_eq!(user["UserIPAddress"], "192.168.200.50");
-    assert!(user["IPAddress"].is_null());
-    assert_eq!(user["Switch"]["Scope"], "user");
-    assert!(user["Switch"]["Subnet"].is_null());
-    assert_eq!(
-        user["Switch"]["UserSubnet"],
-        json!({"DefaultRoute": "192.168.200.1", "NetworkMaskLen": 24})
-    );
-    assert!(srv["CreatedAt"].as_str().unwrap().ends_with("+09:00"));
-    let one = in_is1b(&s, &format!("server/{}", srv["ID"])).await;
-    assert_eq!(&one.body["Server"], srv);
-    assert_eq!(one.body["is_ok"], true);
+#[test]
+fn server_matches_fixture() {
+    test_runtime::run_multi(async {
+        let s = start_scenario(GOLDEN_SCENARIO).await;
+        let r = in_is1b(&s, "server").await;
+        let srv = &r.body["Servers"][0];
+        assert_shape(&parse(SERVER_FIXTURE), srv, "Server");
+        assert_eq!(
+            srv["Tags"],
+            json!(["@k8s", "alpha", "zeta"]),
+            "tags are sorted"
+        );
+        assert_eq!(srv["Zone"]["ID"], 31002);
+        assert_eq!(srv["Zone"]["Region"]["ID"], 310);
+        assert_eq!(srv["ServerPlan"]["ServiceClass"], "cloud/plan/1core-1gb");
+        let shared = &srv["Interfaces"][0];
+        assert_eq!(shared["Switch"]["Scope"], "shared");
+        assert!(shared["IPAddress"].is_string() && shared["UserIPAddress"].is_null());
+        let user = &srv["Interfaces"][1];
+        assert_eq!(user["UserIPAddress"], "192.168.200.50");
+        assert!(user["IPAddress"].is_null());
+        assert_eq!(user["Switch"]["Scope"], "user");
+        assert!(user["Switch"]["Subnet"].is_null());
+        assert_eq!(
+            user["Switch"]["UserSubnet"],
+            json!({"DefaultRoute": "192.168.200.1", "NetworkMaskLen": 24})
+        );
+        assert!(srv["CreatedAt"].as_str().unwrap().ends_with("+09:00"));
+        let one = in_is1b(&s, &format!("server/{}", srv["ID"])).await;
+        assert_eq!(&one.body["Server"], srv);
+        assert_eq!(one.body["is_ok"], true);
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn router_switch_and_internet_match_fixtures() {
-    let s = start_scenario(GOLDEN_SCENARIO).await;
-    let sw = in_is1b(
-        &s,
-        &format!("switch?{}", q(&json!({"Filter": {"Name": "ルータ"}}))),
-    )
-    .await;
-    let sw = &sw.body["Switches"][0];
-    assert_shape(&parse(ROUTER_SWITCH_FIXTURE), sw, "Switch");
-    let sub = &sw["Subnets"][0];
-    assert_eq!(sub["NetworkAddress"], "133.242.253.96");
-    assert_eq!(sub["DefaultRoute"], "133.242.253.97");
-    assert_eq!(
-        sub["IPAddresses"],
-        json!({"Min": "133.242.253.100", "Max": "133.242.253.110"})
-    );
-    assert_eq!(sub["ServiceClass"], "cloud/global-ipaddress-v4/28");
-    assert_eq!(sw["Internet"]["ServiceClass"], "cloud/internet/router/100m");
+#[test]
+fn router_switch_and_internet_match_fixtures() {
+    test_runtime::run_multi(async {
+        let s = start_scenario(GOLDEN_SCENARIO).await;
+        let sw = in_is1b(
+            &s,
+            &format!("switch?{}", q(&json!({"Filter": {"Name": "ルータ"}}))),
+        )
+        .await;
+        let sw = &sw.body["Switches"][0];
+        assert_shape(&parse(ROUTER_SWITCH_FIXTURE), sw, "Switch");
+        let sub = &sw["Subnets"][0];
+        assert_eq!(sub["NetworkAddress"], "133.242.253.96");
+        assert_eq!(sub["DefaultRoute"], "133.242.253.97");
+        assert_eq!(
+            sub["IPAddresses"],
+            json!({"Min": "133.242.253.100", "Max": "133.242.253.110"})
+        );
+        assert_eq!(sub["ServiceClass"], "cloud/global-ipaddress-v4/28");
+        assert_eq!(sw["Internet"]["ServiceClass"], "cloud/internet/router/100m");
 
-    let inet = in_is1b(&s, "internet").await;
-    assert!(inet.body["Internet"].is_array());
-    let r = &inet.body["Internet"][0];
-    assert_shape(&parse(INTERNET_FIXTURE), r, "Internet");
-    assert_eq!(r["Switch"]["ID"], sw["ID"]);
-    assert!(
-        r["Switch"]["Subnets"][0].get("IPAddresses").is_none(),
-        "router's embedded subnets have no IPAddresses"
-    );
-    assert_eq!(r["NetworkMaskLen"], 28);
+        let inet = in_is1b(&s, "internet").await;
+        assert!(inet.body["Internet"].is_array());
+        let r = &inet.body["Internet"][0];
+        assert_shape(&parse(INTERNET_FIXTURE), r, "Internet");
+        assert_eq!(r["Switch"]["ID"], sw["ID"]);
+        assert!(
+            r["Switch"]["Subnets"][0].get("IPAddresses").is_none(),
+            "router's embedded subnets have no IPAddresses"
+        );
+        assert_eq!(r["NetworkMaskLen"], 28);
 
-    let plain = in_is1b(
-        &s,
-        &format!("switch?{}", q(&json!({"Filter": {"Name": "private"}}))),
-    )
-    .await;
-    let p = &plain.body["Switches"][0];
-    assert_eq!(p["Subnets"], json!([]));
-    assert_eq!(p["Internet"], Value::Null);
-    assert_eq!(p["ServerCount"], 1);
+        let plain = in_is1b(
+            &s,
+            &format!("switch?{}", q(&json!({"Filter": {"Name": "private"}}))),
+        )
+        .await;
+        let p = &plain.body["Switches"][0];
+        assert_eq!(p["Subnets"], json!([]));
+        assert_eq!(p["Internet"], Value::Null);
+        assert_eq!(p["ServerCount"], 1);
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn load_balancer_matches_fixture() {
-    let s = start_scenario(GOLDEN_SCENARIO).await;
-    let sw = in_is1b(
-        &s,
-        &format!("switch?{}", q(&json!({"Filter": {"Name": "private"}}))),
-    )
-    .await
-    .body["Switches"][0]["ID"]
-        .as_u64()
-        .unwrap();
-    let body = json!({"Appliance": {
-        "Class": "loadbalancer", "Name": "a1b2", "Tags": ["@k8s"], "Plan": {"ID": 1},
-        "Remark": {"Switch": {"ID": sw.to_string()}, "VRRP": {"VRID": 1}, "Network": {"NetworkMaskLen": 24, "DefaultRoute": "192.168.200.1"},
-                   "Servers": [{"IPAddress": "192.168.200.11"}], "Plan": {"ID": 1}},
-        "Settings": {"LoadBalancer": [{"VirtualIPAddress": "192.168.200.60", "Port": 80, "DelayLoop": 10,
-            "Servers": [{"IPAddress": "192.168.200.50", "Port": 80, "HealthCheck": {"Protocol": "http", "Path": "/index.html", "Status": 200}, "Enabled": true}]}]},
-    }});
-    let created = s.call("POST", "is1b", "appliance", Some(&body)).await;
-    assert_eq!(created.status, 202, "{}", created.text);
-    let id = created.body["Appliance"]["ID"].clone();
-    let a = in_is1b(&s, &format!("appliance/{id}")).await.body["Appliance"].clone();
-    assert_shape(&parse(LB_FIXTURE), &a, "Appliance");
-    let e = &a["Settings"]["LoadBalancer"][0];
-    assert_eq!(
-        (e["Port"].clone(), e["DelayLoop"].clone()),
-        (json!("80"), json!("10")),
-        "numbers are strings"
-    );
-    let srv = &e["Servers"][0];
-    assert_eq!(srv["Enabled"], "True");
-    assert_eq!(srv["Port"], "80");
-    assert_eq!(
-        srv["HealthCheck"],
-        json!({"Protocol": "http", "Path": "/index.html", "Status": "200"})
-    );
-    assert_eq!(
-        a["Remark"]["Switch"]["ID"],
-        json!(sw.to_string()),
-        "Remark.Switch.ID is a string even with bigint-as-int"
-    );
-    assert_eq!(a["Remark"]["Zone"]["ID"], 31002);
-    assert_eq!(a["Interfaces"][0]["UserIPAddress"], "192.168.200.11");
-    assert_eq!(a["Switch"]["ID"], sw);
-    assert!(
-        a["SettingsHash"]
-            .as_str()
-            .unwrap()
-            .chars()
-            .all(|c| c.is_ascii_hexdigit())
-    );
+#[test]
+fn load_balancer_matches_fixture() {
+    test_runtime::run_multi(async {
+        let s = start_scenario(GOLDEN_SCENARIO).await;
+        let sw = in_is1b(
+            &s,
+            &format!("switch?{}", q(&json!({"Filter": {"Name": "private"}}))),
+        )
+        .await
+        .body["Switches"][0]["ID"]
+            .as_u64()
+            .unwrap();
+        let body = json!({"Appliance": {
+            "Class": "loadbalancer", "Name": "a1b2", "Tags": ["@k8s"], "Plan": {"ID": 1},
+            "Remark": {"Switch": {"ID": sw.to_string()}, "VRRP": {"VRID": 1}, "Network": {"NetworkMaskLen": 24, "DefaultRoute": "192.168.200.1"},
+                       "Servers": [{"IPAddress": "192.168.200.11"}], "Plan": {"ID": 1}},
+            "Settings": {"LoadBalancer": [{"VirtualIPAddress": "192.168.200.60", "Port": 80, "DelayLoop": 10,
+                "Servers": [{"IPAddress": "192.168.200.50", "Port": 80, "HealthCheck": {"Protocol": "http", "Path": "/index.html", "Status": 200}, "Enabled": true}]}]},
+        }});
+        let created = s.call("POST", "is1b", "appliance", Some(&body)).await;
+        assert_eq!(created.status, 202, "{}", created.text);
+        let id = created.body["Appliance"]["ID"].clone();
+        let a = in_is1b(&s, &format!("appliance/{id}")).await.body["Appliance"].clone();
+        assert_shape(&parse(LB_FIXTURE), &a, "Appliance");
+        let e = &a["Settings"]["LoadBalancer"][0];
+        assert_eq!(
+            (e["Port"].clone(), e["DelayLoop"].clone()),
+            (json!("80"), json!("10")),
+            "numbers are strings"
+        );
+        let srv = &e["Servers"][0];
+        assert_eq!(srv["Enabled"], "True");
+        assert_eq!(srv["Port"], "80");
+        assert_eq!(
+            srv["HealthCheck"],
+            json!({"Protocol": "http", "Path": "/index.html", "Status": "200"})
+        );
+        assert_eq!(
+            a["Remark"]["Switch"]["ID"],
+            json!(sw.to_string()),
+            "Remark.Switch.ID is a string even with bigint-as-int"
+        );
+        assert_eq!(a["Remark"]["Zone"]["ID"], 31002);
+        assert_eq!(a["Interfaces"][0]["UserIPAddress"], "192.168.200.11");
+        assert_eq!(a["Switch"]["ID"], sw);
+        assert!(
+            a["SettingsHash"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .all(|c| c.is_ascii_hexdigit())
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn auth_status_and_error_envelope_match_fixtures() {
-    let s = start().await;
-    let r = s.get("auth-status").await;
-    assert_shape(&parse(AUTH_FIXTURE), &r.body, "auth-status");
-    assert!(
-        r.body.get("AuthStatus").is_none(),
-        "auth-status is unwrapped"
-    );
-    let e = s.get("server/1").await;
-    let keys: Vec<&String> = e.body.as_object().unwrap().keys().collect();
-    let mut sorted = keys.clone();
-    sorted.sort();
-    assert_eq!(
-        sorted,
-        ["error_code", "error_msg", "is_fatal", "serial", "status"]
-    );
+#[test]
+fn auth_status_and_error_envelope_match_fixtures() {
+    test_runtime::run_multi(async {
+        let s = start().await;
+        let r = s.get("auth-status").await;
+        assert_shape(&parse(AUTH_FIXTURE), &r.body, "auth-status");
+        assert!(
+            r.body.get("AuthStatus").is_none(),
+            "auth-status is unwrapped"
+        );
+        let e = s.get("server/1").await;
+        let keys: Vec<&String> = e.body.as_object().unwrap().keys().collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            ["error_code", "error_msg", "is_fatal", "serial", "status"]
+        );
+    })
 }

@@ -19,6 +19,10 @@ mod perf;
 #[cfg(test)]
 mod persist;
 #[cfg(test)]
+mod proxylb;
+#[cfg(test)]
+mod proxylb_certs;
+#[cfg(test)]
 mod servers;
 #[cfg(test)]
 mod validation;

@@ -8,6 +8,7 @@ pub mod auth_status;
 pub mod common;
 pub mod internet;
 pub mod load_balancer;
+pub mod proxy_lb;
 pub mod server;
 pub mod switch;
 pub mod zone;

@@ -184,50 +184,54 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn concurrent_callers_share_one_fetch_and_see_recorded_changes() {
-        let listing: SharedListing<Vec<u32>> = SharedListing::new(Duration::from_secs(60));
-        let fetches = AtomicUsize::new(0);
-        let fetch = || async {
-            fetches.fetch_add(1, Ordering::SeqCst);
-            tokio::task::yield_now().await;
-            Ok(vec![1, 2])
-        };
-        let (a, b) = tokio::join!(
-            listing.get(Freshness::MaxAge, fetch),
-            listing.get(Freshness::MaxAge, fetch)
-        );
-        assert_eq!(a.unwrap().items, vec![1, 2]);
-        assert_eq!(b.unwrap().items, vec![1, 2]);
-        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    #[test]
+    fn concurrent_callers_share_one_fetch_and_see_recorded_changes() {
+        test_runtime::run(async {
+            let listing: SharedListing<Vec<u32>> = SharedListing::new(Duration::from_secs(60));
+            let fetches = AtomicUsize::new(0);
+            let fetch = || async {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                Ok(vec![1, 2])
+            };
+            let (a, b) = tokio::join!(
+                listing.get(Freshness::MaxAge, fetch),
+                listing.get(Freshness::MaxAge, fetch)
+            );
+            assert_eq!(a.unwrap().items, vec![1, 2]);
+            assert_eq!(b.unwrap().items, vec![1, 2]);
+            assert_eq!(fetches.load(Ordering::SeqCst), 1);
 
-        listing.record(|items| items.push(3)).await;
-        let c = listing.get(Freshness::MaxAge, fetch).await.unwrap();
-        assert_eq!(c.items, vec![1, 2, 3]);
-        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+            listing.record(|items| items.push(3)).await;
+            let c = listing.get(Freshness::MaxAge, fetch).await.unwrap();
+            assert_eq!(c.items, vec![1, 2, 3]);
+            assert_eq!(fetches.load(Ordering::SeqCst), 1);
 
-        let newer = listing
-            .get(Freshness::StartedAfter(Instant::now()), fetch)
-            .await
-            .unwrap();
-        assert_eq!(newer.items, vec![1, 2]);
-        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+            let newer = listing
+                .get(Freshness::StartedAfter(Instant::now()), fetch)
+                .await
+                .unwrap();
+            assert_eq!(newer.items, vec![1, 2]);
+            assert_eq!(fetches.load(Ordering::SeqCst), 2);
 
-        listing.invalidate().await;
-        listing.get(Freshness::MaxAge, fetch).await.unwrap();
-        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+            listing.invalidate().await;
+            listing.get(Freshness::MaxAge, fetch).await.unwrap();
+            assert_eq!(fetches.load(Ordering::SeqCst), 3);
+        })
     }
 
-    #[tokio::test]
-    async fn a_failure_is_shared_only_with_callers_that_waited_for_it() {
-        let listing: SharedListing<u32> = SharedListing::new(Duration::from_secs(60));
-        let err = listing
-            .get(Freshness::MaxAge, || async {
-                Err(ProviderError::other("503"))
-            })
-            .await;
-        assert!(err.is_err());
-        let ok = listing.get(Freshness::MaxAge, || async { Ok(7) }).await;
-        assert_eq!(ok.unwrap().items, 7, "a later caller fetches again");
+    #[test]
+    fn a_failure_is_shared_only_with_callers_that_waited_for_it() {
+        test_runtime::run(async {
+            let listing: SharedListing<u32> = SharedListing::new(Duration::from_secs(60));
+            let err = listing
+                .get(Freshness::MaxAge, || async {
+                    Err(ProviderError::other("503"))
+                })
+                .await;
+            assert!(err.is_err());
+            let ok = listing.get(Freshness::MaxAge, || async { Ok(7) }).await;
+            assert_eq!(ok.unwrap().items, 7, "a later caller fetches again");
+        })
     }
 }
