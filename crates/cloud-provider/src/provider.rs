@@ -113,8 +113,20 @@ pub trait LoadBalancer: Send + Sync {
 pub struct LoadBalancerOutcome {
     /// The status to write to the Service (`status.loadBalancer`).
     pub status: LoadBalancerStatus,
-    /// Events to publish on the Service (e.g. Nodes that had to be left out, and why).
+    /// Events to publish on the Service (e.g. Nodes that had to be left out, and why). On a
+    /// periodic resync of an unchanged Service only the Warnings are published, unless
+    /// `changed` is set.
     pub events: Vec<ProviderEvent>,
+    /// The provider changed something in the cloud in this call (its Normal events say what):
+    /// they are published even on a quiet resync.
+    pub changed: bool,
+    /// Annotations the provider keeps on the Service (what users need to know about the load
+    /// balancer, such as the networks it connects from): a value sets one, `None` removes it.
+    /// The controller patches only those that differ.
+    pub annotations: std::collections::BTreeMap<String, Option<String>>,
+    /// Look at this Service again after this long even if nothing changes (something the
+    /// cloud does on its own is under way, such as issuing a certificate).
+    pub recheck_after: Option<std::time::Duration>,
 }
 
 /// An event a provider wants published on the object it was asked about. Providers do not

@@ -379,9 +379,16 @@ fn a_matching_provided_node_ip_comes_first() {
             .await
             .unwrap();
         let _stop = spawn_controller(&client, cloud.clone());
-        let node = eventually("node initialized", || async {
+        // As upstream, the taint goes first and the addresses follow in a second write.
+        let node = eventually("node initialized with the cloud's addresses", || async {
             let n = nodes.get("worker-4").await.ok()?;
-            (!taint_keys(&n).contains(&TAINT_UNINITIALIZED.to_owned())).then_some(n)
+            let has_cloud_addresses = n
+                .status
+                .as_ref()
+                .and_then(|s| s.addresses.as_ref())
+                .is_some_and(|a| a.iter().any(|a| a.address == "203.0.113.24"));
+            (!taint_keys(&n).contains(&TAINT_UNINITIALIZED.to_owned()) && has_cloud_addresses)
+                .then_some(n)
         })
         .await;
         let addresses = node.status.unwrap().addresses.unwrap();

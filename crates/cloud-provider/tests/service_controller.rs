@@ -55,6 +55,8 @@ struct FakeCloud {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     ensure_delay: Mutex<Duration>,
+    /// Annotate Services with their backends (`example.com/backends`).
+    annotate: std::sync::atomic::AtomicBool,
 }
 
 fn key(service: &Service) -> String {
@@ -186,6 +188,16 @@ impl LoadBalancer for FakeCloud {
             Ok(LoadBalancerOutcome {
                 status: status(&entry.0),
                 events,
+                annotations: if self.annotate.load(Ordering::SeqCst) {
+                    [(
+                        "example.com/backends".to_owned(),
+                        Some(names(nodes).join(",")),
+                    )]
+                    .into()
+                } else {
+                    Default::default()
+                },
+                ..LoadBalancerOutcome::default()
             })
         })
     }
@@ -439,6 +451,27 @@ fn creates_a_load_balancer_with_finalizer_status_and_events() {
             "provider events are published: {reasons:?}"
         );
         assert_eq!(h.cloud.count(Op::Ensure), 1);
+        h.stop().await;
+    })
+}
+
+#[test]
+fn the_providers_annotations_are_written() {
+    test_runtime::run(async {
+        let mut h = Harness::new().await;
+        h.cloud.annotate.store(true, Ordering::SeqCst);
+        h.node("w1", "10.0.0.1", json!({}), json!([]));
+        h.service("web", None);
+        h.start(fast_config());
+        eventually("the annotation", || async {
+            h.get("web")
+                .await
+                .and_then(|s| s.metadata.annotations)
+                .and_then(|a| a.get("example.com/backends").cloned())
+                .as_deref()
+                == Some("w1")
+        })
+        .await;
         h.stop().await;
     })
 }

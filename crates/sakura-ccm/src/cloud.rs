@@ -7,8 +7,8 @@ use sacloud::{AuthStatus, Client};
 
 use crate::config::{ENV_DISABLE_LOAD_BALANCER, ProviderConfig};
 use crate::provider::cloud_instances::SakuraInstances;
-use crate::provider::cloud_load_balancers::SakuraLoadBalancers;
 use crate::provider::instances::PROVIDER_NAME;
+use crate::provider::load_balancers::SakuraLoadBalancers;
 
 /// Instances (servers) and, unless disabled, load balancers (appliances) of one zone. No
 /// routes: SAKURA's switches need none for Pod networks run by a CNI overlay.
@@ -23,8 +23,10 @@ impl SakuraCloud {
     pub fn new(client: Client, config: &ProviderConfig) -> Self {
         Self::from_parts(
             SakuraInstances::new(client.clone()),
-            (!config.disable_load_balancer)
-                .then(|| SakuraLoadBalancers::new(client, config.cluster_id.clone())),
+            (!config.disable_load_balancer).then(|| {
+                SakuraLoadBalancers::new(client, config.cluster_id.clone())
+                    .with_defaults(config.load_balancer_defaults.clone())
+            }),
         )
     }
 

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use cloud_provider::options::parse_go_bool;
 
+use crate::provider::annotations::defaults;
 use crate::provider::naming::validate_cluster_id;
 
 /// Cluster ID: scopes ownership of load balancers to this cluster (tag `@k8s.ClusterID=<id>`).
@@ -46,6 +47,9 @@ pub struct ProviderConfig {
     pub cluster_id: Option<String>,
     /// `SAKURACLOUD_DISABLE_LOAD_BALANCER`.
     pub disable_load_balancer: bool,
+    /// Cluster-wide Service annotation defaults (`SAKURACLOUD_LOAD_BALANCERS_*`, or the
+    /// cloud-config's `loadBalancerDefaults`), by annotation.
+    pub load_balancer_defaults: BTreeMap<String, String>,
 }
 
 /// The configuration could not be used; one line per problem.
@@ -89,19 +93,26 @@ impl ProviderConfig {
             None => BTreeMap::new(),
         };
         let mut resolved: BTreeMap<String, String> = BTreeMap::new();
-        let names = CLOUD_CONFIG_KEYS
+        let names: Vec<String> = CLOUD_CONFIG_KEYS
             .iter()
-            .map(|(_, v)| *v)
-            .chain(sacloud_only_variables());
-        for name in names {
+            .map(|(_, v)| (*v).to_owned())
+            .chain(sacloud_only_variables().map(str::to_owned))
+            .chain(defaults::DEFAULTABLE.iter().map(|a| defaults::env_name(a)))
+            .collect();
+        for name in &names {
             if let Some(value) = from_yaml.get(name) {
-                resolved.insert(name.to_owned(), value.clone());
+                resolved.insert(name.clone(), value.clone());
                 continue;
             }
             if let Some(value) = from_env(name, &env, &read_file, &mut problems) {
-                resolved.insert(name.to_owned(), value);
+                resolved.insert(name.clone(), value);
             }
         }
+        let load_balancer_defaults = defaults::from_lookup(|name| resolved.get(name).cloned())
+            .unwrap_or_else(|defaults_problems| {
+                problems.extend(defaults_problems);
+                BTreeMap::new()
+            });
 
         let api = sacloud::Config::from_lookup(|name| resolved.get(name).cloned());
         let cluster_id = resolved.get(ENV_CLUSTER_ID).cloned();
@@ -124,6 +135,7 @@ impl ProviderConfig {
                 api,
                 cluster_id,
                 disable_load_balancer,
+                load_balancer_defaults,
             }),
             Ok(_) => Err(ConfigError { problems }),
             Err(e) => {
@@ -198,6 +210,10 @@ fn parse_cloud_config(
         }
     };
     for (key, value) in doc {
+        if key == defaults::CLOUD_CONFIG_KEY {
+            load_balancer_defaults(&shown.to_string(), value, &mut out, problems);
+            continue;
+        }
         let Some((_, name)) = CLOUD_CONFIG_KEYS.iter().find(|(k, _)| *k == key) else {
             let known: Vec<&str> = CLOUD_CONFIG_KEYS.iter().map(|(k, _)| *k).collect();
             problems.push(format!(
@@ -228,6 +244,49 @@ fn parse_cloud_config(
         }
     }
     out
+}
+
+/// The cloud-config's `loadBalancerDefaults` (annotation name without the prefix → value) as
+/// the variables they stand for.
+fn load_balancer_defaults(
+    shown: &str,
+    value: serde_json::Value,
+    out: &mut BTreeMap<String, String>,
+    problems: &mut Vec<String>,
+) {
+    let key = defaults::CLOUD_CONFIG_KEY;
+    let serde_json::Value::Object(map) = value else {
+        problems.push(format!(
+            "--cloud-config {shown}: {key} must be a mapping of annotation names (without k8s.usacloud.jp/) to values"
+        ));
+        return;
+    };
+    for (name, value) in map {
+        let Some(annotation) = defaults::annotation_of_key(&name) else {
+            let known: Vec<&str> = defaults::DEFAULTABLE
+                .iter()
+                .filter_map(|a| a.strip_prefix(crate::provider::annotations::PREFIX))
+                .collect();
+            problems.push(format!(
+                "--cloud-config {shown}: {key}: {name:?} cannot have a default (these can: {})",
+                known.join(", ")
+            ));
+            continue;
+        };
+        let scalar = match value {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Null => continue,
+            other => {
+                problems.push(format!(
+                    "--cloud-config {shown}: {key}.{name} must be a single value, not {other}"
+                ));
+                continue;
+            }
+        };
+        out.insert(defaults::env_name(annotation), scalar);
+    }
 }
 
 /// YAML errors can quote the document; the first line says what is wrong without leaking
@@ -295,6 +354,62 @@ mod tests {
         .unwrap();
         assert_eq!(c.api.access_token.expose(), "from-file");
         assert_eq!(c.api.access_token_secret.expose(), "hidden");
+    }
+
+    #[test]
+    fn load_balancer_defaults_come_from_the_environment_and_the_cloud_config() {
+        let yaml =
+            "loadBalancerDefaults:\n  load-balancer-type: enhanced\n  enhanced-lb-plan: 500\n";
+        let config = ProviderConfig::resolve(
+            Some((Path::new("/etc/ccm.yaml"), yaml)),
+            env(&[
+                ("SAKURACLOUD_ACCESS_TOKEN", "tok"),
+                ("SAKURACLOUD_ACCESS_TOKEN_SECRET", "s3cr3t-value"),
+                ("SAKURACLOUD_ZONE", "is1a"),
+                ("SAKURACLOUD_LOAD_BALANCERS_ENHANCED_LB_PLAN", "1000"),
+                ("SAKURACLOUD_LOAD_BALANCERS_ENHANCED_LB_GZIP", "true"),
+            ]),
+            files(&[]),
+        )
+        .unwrap();
+        let d = &config.load_balancer_defaults;
+        assert_eq!(
+            d.get("k8s.usacloud.jp/load-balancer-type")
+                .map(String::as_str),
+            Some("enhanced")
+        );
+        assert_eq!(
+            d.get("k8s.usacloud.jp/enhanced-lb-plan")
+                .map(String::as_str),
+            Some("500"),
+            "the file wins"
+        );
+        assert_eq!(
+            d.get("k8s.usacloud.jp/enhanced-lb-gzip")
+                .map(String::as_str),
+            Some("true")
+        );
+
+        let bad = ProviderConfig::resolve(
+            Some((
+                Path::new("/etc/ccm.yaml"),
+                "loadBalancerDefaults:\n  enhanced-lb-lets-encrypt: a.example\n",
+            )),
+            env(&[
+                ("SAKURACLOUD_ACCESS_TOKEN", "tok"),
+                ("SAKURACLOUD_ACCESS_TOKEN_SECRET", "s3cr3t-value"),
+                ("SAKURACLOUD_ZONE", "is1a"),
+                ("SAKURACLOUD_LOAD_BALANCERS_ENHANCED_LB_TIMEOUT", "5"),
+            ]),
+            files(&[]),
+        )
+        .unwrap_err();
+        let text = bad.to_string();
+        assert!(text.contains("cannot have a default"), "{text}");
+        assert!(
+            text.contains("SAKURACLOUD_LOAD_BALANCERS_ENHANCED_LB_TIMEOUT"),
+            "{text}"
+        );
     }
 
     #[test]

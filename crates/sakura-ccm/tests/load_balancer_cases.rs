@@ -16,7 +16,7 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams};
 use sacloud::{Filter, LoadBalancer};
 use sacloud_sim::{ErrorRule, LatencyRule, Scenario};
-use sakura_ccm::provider::cloud_load_balancers::SakuraLoadBalancers;
+use sakura_ccm::provider::load_balancers::SakuraLoadBalancers;
 use sakura_ccm::provider::naming::appliance_name;
 use serde_json::{Value, json};
 use support::{CLUSTER_ID, CONVERGE, Cluster, SCENARIO, eventually};

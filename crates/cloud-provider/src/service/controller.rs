@@ -511,13 +511,20 @@ impl ServiceController {
             .balancer
             .ensure(&self.config.cluster_name, &service, &nodes)
             .await?;
-        // On a quiet resync only warnings are repeated: they describe a problem that persists.
-        for event in outcome.events.iter().filter(|e| e.warning || !quiet) {
+        // On a quiet resync only warnings are repeated (they describe a problem that
+        // persists), unless the provider changed something, which its Normal events report.
+        let quiet_events = quiet && !outcome.changed;
+        for event in outcome.events.iter().filter(|e| e.warning || !quiet_events) {
             self.events
                 .provider_event(&service, "EnsureLoadBalancer", event)
                 .await;
         }
         self.patch_status(&service, &outcome.status).await?;
+        self.patch_annotations(&service, &outcome.annotations)
+            .await?;
+        if let Some(delay) = outcome.recheck_after {
+            self.queue.add_after(key.clone(), delay);
+        }
         if !quiet {
             self.events
                 .normal(
@@ -727,6 +734,37 @@ impl ServiceController {
         match self
             .api(service)
             .patch_status(
+                &service.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sets (or removes) the provider's annotations that differ on the Service.
+    async fn patch_annotations(
+        &self,
+        service: &Service,
+        wanted: &BTreeMap<String, Option<String>>,
+    ) -> Result<(), ServiceSyncError> {
+        let current = service.metadata.annotations.as_ref();
+        let changes: serde_json::Map<String, serde_json::Value> = wanted
+            .iter()
+            .filter(|(k, v)| current.and_then(|c| c.get(*k)) != v.as_ref())
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let patch = json!({ "metadata": { "annotations": changes } });
+        match self
+            .api(service)
+            .patch(
                 &service.name_any(),
                 &PatchParams::default(),
                 &Patch::Merge(&patch),

@@ -125,6 +125,8 @@ pub struct LoadBalancerNode {
     pub provider_id: String,
     /// The Node's addresses as `Type=address`, sorted.
     pub addresses: Vec<String>,
+    /// The Node's labels as `key=value`, sorted (providers may choose backends by label).
+    pub labels: Vec<String>,
 }
 
 /// The identity of a set of Nodes backing load balancers.
@@ -143,7 +145,16 @@ pub fn load_balancer_node(node: &Node) -> LoadBalancerNode {
         })
         .unwrap_or_default();
     addresses.sort();
+    // A BTreeMap iterates in key order: already sorted.
+    let labels = node
+        .metadata
+        .labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     LoadBalancerNode {
+        labels,
         name: node.metadata.name.clone().unwrap_or_default(),
         provider_id: node
             .spec
@@ -155,7 +166,7 @@ pub fn load_balancer_node(node: &Node) -> LoadBalancerNode {
 }
 
 /// Whether a Node update can change any load balancer (upstream `shouldSyncUpdatedNode`, plus
-/// address changes): eligibility, provider ID or addresses changed.
+/// address and label changes): eligibility, provider ID, addresses or labels changed.
 pub fn node_change_affects_load_balancers(old: &Node, new: &Node) -> bool {
     node_eligible_for_load_balancers(old) != node_eligible_for_load_balancers(new)
         || load_balancer_node(old) != load_balancer_node(new)

@@ -4,12 +4,13 @@
 pub mod annotations;
 pub mod cidr;
 pub mod cloud_instances;
-pub mod cloud_load_balancers;
 pub mod errors;
 pub mod instances;
 pub mod listing;
+pub mod load_balancers;
 pub mod naming;
 pub mod network;
+pub mod node_selector;
 pub mod reasons;
 pub mod settings;
 mod text;

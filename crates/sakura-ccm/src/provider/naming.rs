@@ -190,7 +190,17 @@ pub fn owned_by(
     cluster_id: Option<&str>,
     service: &ServiceIdentity,
 ) -> Ownership {
-    let tags = &appliance.tags;
+    owned_by_tags(&appliance.name, &appliance.tags, cluster_id, service)
+}
+
+/// [`owned_by`] for any tagged item (an appliance or an Enhanced Load Balancer) by its name
+/// and tags.
+pub fn owned_by_tags(
+    name: &str,
+    tags: &[String],
+    cluster_id: Option<&str>,
+    service: &ServiceIdentity,
+) -> Ownership {
     if !tags.iter().any(|t| t == TAG_K8S) {
         return Ownership::NotOurs(NotOurs::NoK8sTag);
     }
@@ -222,9 +232,9 @@ pub fn owned_by(
         return Ownership::Ours;
     }
     let expected = appliance_name(&service.uid);
-    if appliance.name != expected {
+    if name != expected {
         return Ownership::NotOurs(NotOurs::NameMismatch {
-            name: appliance.name.clone(),
+            name: name.to_owned(),
             expected,
         });
     }

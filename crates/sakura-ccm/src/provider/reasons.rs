@@ -51,8 +51,30 @@ pub const APPLIANCE_FAILED: &str = "LoadBalancerFailed";
 /// Warning on a Service: several appliances carry its tags.
 pub const DUPLICATE_APPLIANCES: &str = "DuplicateLoadBalancers";
 
+/// Warning on a Service (Enhanced LB): a TCP port has no node port to target.
+pub const NO_NODE_PORTS: &str = "NoNodePorts";
+/// Warning on a Service (Enhanced LB): an `https` port without a certificate source.
+pub const CERTIFICATE_MISSING: &str = "CertificateMissing";
+/// Warning on a Service (Enhanced LB): nodes without a global address were left out.
+pub const NODES_WITHOUT_GLOBAL_ADDRESS: &str = "NodesWithoutGlobalAddress";
+/// Normal on a Service (Enhanced LB): Let's Encrypt was asked for a certificate.
+pub const LETS_ENCRYPT_REQUESTED: &str = "LetsEncryptRequested";
+/// Normal on a Service (Enhanced LB): its certificate is in place (issued or uploaded).
+pub const CERTIFICATE_READY: &str = "CertificateReady";
+/// Warning on a Service (Enhanced LB): its certificate Secret cannot be used.
+pub const CERTIFICATE_SECRET_UNUSABLE: &str = "CertificateSecretUnusable";
+/// Normal on a Service (Enhanced LB): its plan changed (the load balancer got a new ID).
+pub const PLAN_CHANGED: &str = "LoadBalancerPlanChanged";
+
 /// Every reason, for documentation checks.
-pub const ALL: [&str; 22] = [
+pub const ALL: [&str; 29] = [
+    NO_NODE_PORTS,
+    CERTIFICATE_MISSING,
+    NODES_WITHOUT_GLOBAL_ADDRESS,
+    LETS_ENCRYPT_REQUESTED,
+    CERTIFICATE_READY,
+    CERTIFICATE_SECRET_UNUSABLE,
+    PLAN_CHANGED,
     INVALID_ANNOTATION,
     IGNORED_ANNOTATION,
     NETWORK_NOT_FOUND,

@@ -82,13 +82,17 @@ pub struct DesiredSettings {
 /// Why no settings can be built; the appliance is left as it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
-    /// More TCP ports than the appliance accepts.
+    /// More TCP ports than the load balancer accepts.
     #[error(
-        "the Service has {count} TCP ports; a SAKURA load balancer serves at most {MAX_PORTS}, so nothing was changed: split the ports over several Services"
+        "the Service has {count} TCP ports; {product} serves at most {max}, so nothing was changed: split the ports over several Services"
     )]
     TooManyPorts {
         /// TCP ports in the Service.
         count: usize,
+        /// The most the load balancer takes.
+        max: usize,
+        /// What kind of load balancer, for the message.
+        product: &'static str,
     },
     /// No TCP port at all.
     #[error(
@@ -119,7 +123,8 @@ fn describe_port(p: &ServicePort) -> String {
     }
 }
 
-fn listed(names: &[String]) -> String {
+/// Names for a message: the first ten, then "and N more".
+pub(crate) fn listed(names: &[String]) -> String {
     if names.len() <= MAX_LISTED {
         return join_list(names);
     }
@@ -128,6 +133,85 @@ fn listed(names: &[String]) -> String {
         names[..MAX_LISTED].join(", "),
         names.len() - MAX_LISTED
     )
+}
+
+/// A Service's TCP port, as a load balancer serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpPort {
+    /// `port`.
+    pub port: u16,
+    /// `nodePort`, when allocated.
+    pub node_port: Option<u16>,
+    /// `name`, when set.
+    pub name: Option<String>,
+}
+
+/// The TCP ports of a Service, and the Warning about the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpPorts {
+    /// TCP ports (a missing protocol is TCP), in spec order, each port once.
+    pub ports: Vec<TcpPort>,
+    /// The Warning naming UDP and SCTP ports left out, if any.
+    pub unsupported: Option<ProviderEvent>,
+}
+
+/// The Service's TCP ports; none, or more than `max`, is an error (`product` names the load
+/// balancer in the message).
+pub fn tcp_ports(
+    ports: &[ServicePort],
+    max: usize,
+    product: &'static str,
+) -> Result<TcpPorts, SettingsError> {
+    let (tcp, skipped): (Vec<&ServicePort>, Vec<&ServicePort>) = ports
+        .iter()
+        .partition(|p| p.protocol.as_deref().is_none_or(|proto| proto == "TCP"));
+    let skipped: Vec<String> = skipped.into_iter().map(describe_port).collect();
+    let mut out: Vec<TcpPort> = Vec::new();
+    for p in tcp {
+        // The API server guarantees 1–65535 and unique port+protocol; stay safe anyway.
+        if let Ok(port) = u16::try_from(p.port)
+            && port != 0
+            && !out.iter().any(|t| t.port == port)
+        {
+            out.push(TcpPort {
+                port,
+                node_port: p
+                    .node_port
+                    .and_then(|n| u16::try_from(n).ok())
+                    .filter(|n| *n != 0),
+                name: p.name.clone().filter(|n| !n.is_empty()),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(SettingsError::NoTcpPorts {
+            skipped: if skipped.is_empty() {
+                "no ports".to_owned()
+            } else {
+                join_list(&skipped)
+            },
+        });
+    }
+    if out.len() > max {
+        return Err(SettingsError::TooManyPorts {
+            count: out.len(),
+            max,
+            product,
+        });
+    }
+    let unsupported = (!skipped.is_empty()).then(|| {
+        ProviderEvent::warning(
+            reasons::UNSUPPORTED_PROTOCOL,
+            format!(
+                "ports {} are not balanced: {product} forwards TCP only",
+                join_list(&skipped)
+            ),
+        )
+    });
+    Ok(TcpPorts {
+        ports: out,
+        unsupported,
+    })
 }
 
 /// Builds the settings for `ports` on `vip` with the eligible `nodes` as real servers.
@@ -147,44 +231,9 @@ pub fn desired_settings(
     network: Ipv4Cidr,
 ) -> Result<DesiredSettings, SettingsError> {
     let mut events = Vec::new();
-
-    let (tcp, skipped): (Vec<&ServicePort>, Vec<&ServicePort>) = ports
-        .iter()
-        .partition(|p| p.protocol.as_deref().is_none_or(|proto| proto == "TCP"));
-    let skipped: Vec<String> = skipped.into_iter().map(describe_port).collect();
-    let mut tcp_ports: Vec<u16> = Vec::new();
-    for p in tcp {
-        // The API server guarantees 1–65535 and unique port+protocol; stay safe anyway.
-        if let Ok(port) = u16::try_from(p.port)
-            && port != 0
-            && !tcp_ports.contains(&port)
-        {
-            tcp_ports.push(port);
-        }
-    }
-    if tcp_ports.is_empty() {
-        return Err(SettingsError::NoTcpPorts {
-            skipped: if skipped.is_empty() {
-                "no ports".to_owned()
-            } else {
-                join_list(&skipped)
-            },
-        });
-    }
-    if tcp_ports.len() > MAX_PORTS {
-        return Err(SettingsError::TooManyPorts {
-            count: tcp_ports.len(),
-        });
-    }
-    if !skipped.is_empty() {
-        events.push(ProviderEvent::warning(
-            reasons::UNSUPPORTED_PROTOCOL,
-            format!(
-                "ports {} are not balanced: a SAKURA load balancer forwards TCP only",
-                join_list(&skipped)
-            ),
-        ));
-    }
+    let tcp = tcp_ports(ports, MAX_PORTS, "a SAKURA load balancer")?;
+    events.extend(tcp.unsupported);
+    let tcp_ports: Vec<u16> = tcp.ports.iter().map(|p| p.port).collect();
 
     let mut sorted: Vec<&NodeTarget> = nodes.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -509,7 +558,14 @@ mod tests {
             20
         );
         let err = build(&ports(21), &[]).unwrap_err();
-        assert_eq!(err, SettingsError::TooManyPorts { count: 21 });
+        assert_eq!(
+            err,
+            SettingsError::TooManyPorts {
+                count: 21,
+                max: MAX_PORTS,
+                product: "a SAKURA load balancer"
+            }
+        );
         let event = err.event();
         assert_eq!(event.reason, reasons::TOO_MANY_PORTS);
         assert!(event.message.contains("at most 20"), "{}", event.message);

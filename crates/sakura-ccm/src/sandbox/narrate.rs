@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::events::v1::Event;
 use sacloud::LoadBalancer;
 
-use crate::provider::cloud_load_balancers::{Phase, phase};
+use crate::provider::load_balancers::appliance::{Phase, phase};
 
 /// One look at everything the sandbox narrates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use sacloud::{Client, Config, Filter, LoadBalancer, RetryPolicy, Server, Zone};
 use sacloud_sim::{RunningSimulator, Scenario, Simulator};
 use sakura_ccm::cloud::SakuraCloud;
 use sakura_ccm::provider::cloud_instances::SakuraInstances;
-use sakura_ccm::provider::cloud_load_balancers::SakuraLoadBalancers;
+use sakura_ccm::provider::load_balancers::SakuraLoadBalancers;
 use serde_json::{Value, json};
 
 /// The cluster ID the controller runs with (its appliances carry `@k8s.ClusterID=<this>`).
@@ -86,6 +86,7 @@ pub async fn simulator(scenario: &str) -> RunningSimulator {
     Simulator::builder()
         .boot_delay(Duration::ZERO)
         .shutdown_delay(Duration::ZERO)
+        .lets_encrypt_delay(Duration::from_millis(300))
         .credentials("sim-token", "sim-secret")
         .scenario(Scenario::parse(scenario).unwrap())
         .seed(7)
@@ -114,7 +115,8 @@ pub fn provider(client: &Client, cluster_id: Option<&str>) -> SakuraCloud {
         Some(
             SakuraLoadBalancers::new(client.clone(), cluster_id.map(str::to_owned))
                 .with_max_age(Duration::from_millis(100))
-                .with_poll_interval(Duration::from_millis(50)),
+                .with_poll_interval(Duration::from_millis(50))
+                .with_certificate_poll(Duration::from_millis(100)),
         ),
     )
 }
@@ -436,6 +438,11 @@ impl Cluster {
             .find_load_balancers(&Filter::new())
             .await
             .unwrap()
+    }
+
+    /// The Enhanced Load Balancers in the account.
+    pub async fn enhanced_load_balancers(&self) -> Vec<sacloud::ProxyLb> {
+        self.cloud.find_proxy_lbs(&Filter::new()).await.unwrap()
     }
 
     /// The server named `name`.

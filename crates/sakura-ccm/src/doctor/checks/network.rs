@@ -10,7 +10,7 @@ use sacloud::{Id, Internet, NicConnection, Switch};
 use super::{Finding, NodeMatch, Status, finding, ids, lb_services, node_server, service_key};
 use crate::doctor::facts::{Inventory, KubeFailure};
 use crate::doctor::messages::{Message, NetKind, NodeServer, ProxyUnknown};
-use crate::provider::annotations::{LoadBalancerType, parse_service};
+use crate::provider::annotations::{LoadBalancerType, Requested, parse_service};
 use crate::provider::cidr::Ipv4Cidr;
 use crate::provider::naming::TAG_K8S;
 use crate::provider::network::{NetworkCandidate, NetworkKind, SelectionError, select_network};
@@ -135,7 +135,7 @@ pub fn network_ambiguity(inv: &Inventory, services: &[Service]) -> Finding {
     let mut failing: Vec<(String, String)> = Vec::new();
     for svc in lb_services(services) {
         // Services with invalid annotations never reach selection (InvalidAnnotation instead).
-        let Ok(options) = parse_service(svc) else {
+        let Ok(Requested::Appliance(options)) = parse_service(svc) else {
             continue;
         };
         let result = match options.load_balancer_type() {

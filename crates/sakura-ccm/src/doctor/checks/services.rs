@@ -13,7 +13,7 @@ use sacloud::api::load_balancer::LOAD_BALANCER_CLASS;
 use super::{Finding, Status, finding, ids, last_warning, lb_services, service_key};
 use crate::doctor::facts::Workloads;
 use crate::doctor::messages::{ApplianceRef, Message, PendingService};
-use crate::provider::cloud_load_balancers::{Phase, phase};
+use crate::provider::load_balancers::appliance::{Phase, phase};
 use crate::provider::naming::{
     Ownership, ServiceIdentity, TAG_CLUSTER_ID_PREFIX, TAG_K8S, TAG_SERVICE_PREFIX,
     TAG_SERVICE_UID_PREFIX, cluster_tag, owned_by,

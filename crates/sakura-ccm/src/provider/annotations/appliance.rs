@@ -11,9 +11,10 @@ use cloud_provider::provider::ProviderEvent;
 use super::health_check::{HealthCheckOptions, TrafficPolicy};
 use super::{
     ASSIGN_DEFAULT_GATEWAY, ASSIGN_IP_RANGE, HIGH_AVAILABILITY, IP_RANGE, IgnoredAnnotation,
-    LOAD_BALANCER_IP_FIELD, LOAD_BALANCER_TYPE, PLAN, Parser, ROUTER_SELECTOR, SWITCH_SELECTOR,
+    LOAD_BALANCER_IP_FIELD, PLAN, Parser, ROUTER_SELECTOR, SWITCH_SELECTOR,
 };
 use crate::provider::cidr::Ipv4Cidr;
+use crate::provider::node_selector::NodeSelector;
 
 /// Accepted prefix lengths of the switch-type network: the appliance's netmask, which the API
 /// accepts from 8 to 29 (terraform-provider-sakuracloud `netmask`).
@@ -99,6 +100,8 @@ pub struct LoadBalancerOptions {
     pub health_check: HealthCheckOptions,
     /// `spec.loadBalancerIP`, when set.
     pub requested_vip: Option<Ipv4Addr>,
+    /// Only Nodes with these labels are real servers.
+    pub node_selector: Option<NodeSelector>,
     /// Annotations present but without effect (unknown, or for the other type): worth a
     /// Warning event, not worth refusing the Service.
     pub ignored: Vec<IgnoredAnnotation>,
@@ -136,17 +139,11 @@ impl Parser<'_> {
     /// empty: [`parse`](super::parse) fills it in.
     pub(super) fn appliance(
         &mut self,
+        lb_type: Option<LoadBalancerType>,
         load_balancer_ip: Option<&str>,
         traffic: TrafficPolicy,
+        node_selector: Option<Option<NodeSelector>>,
     ) -> Option<LoadBalancerOptions> {
-        let lb_type = self.enumerated(
-            LOAD_BALANCER_TYPE,
-            &[
-                ("internet", LoadBalancerType::Internet),
-                ("switch", LoadBalancerType::Switch),
-            ],
-            "internet or switch",
-        );
         let high_availability = self.boolean(HIGH_AVAILABILITY).unwrap_or(false);
         let plan = self
             .enumerated(
@@ -201,8 +198,8 @@ impl Parser<'_> {
             }
         };
 
-        let (Some(placement), Some(health_check), Some(requested_vip)) =
-            (placement, health_check, requested_vip)
+        let (Some(placement), Some(health_check), Some(requested_vip), Some(node_selector)) =
+            (placement, health_check, requested_vip, node_selector)
         else {
             return None;
         };
@@ -212,6 +209,7 @@ impl Parser<'_> {
             plan,
             health_check,
             requested_vip,
+            node_selector,
             ignored: Vec::new(),
         })
     }
@@ -348,8 +346,9 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::annotations::LOAD_BALANCER_TYPE;
     use crate::provider::annotations::tests::{SWITCH_OK, ann, cidr, errs, ip, ok};
-    use crate::provider::annotations::{TrafficPolicy, parse};
+    use crate::provider::annotations::{TrafficPolicy, parse_appliance};
 
     #[test]
     fn plans() {
@@ -363,7 +362,7 @@ mod tests {
             ("gold", None),
         ];
         for (value, want) in cases {
-            let got = parse(&ann(&[(PLAN, value)]), None, TrafficPolicy::Cluster);
+            let got = parse_appliance(&ann(&[(PLAN, value)]), None, TrafficPolicy::Cluster);
             match want {
                 Some(p) => assert_eq!(got.map(|o| o.plan), Ok(*p), "{value:?}"),
                 None => {
@@ -395,7 +394,7 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert_eq!(
             e[0].to_string(),
-            "k8s.usacloud.jp/load-balancer-type=\"vpc\": unknown value; accepted: internet or switch"
+            "k8s.usacloud.jp/load-balancer-type=\"vpc\": unknown value; accepted: internet, switch or enhanced"
         );
         assert_eq!(LoadBalancerType::Internet.as_str(), "internet");
         assert_eq!(LoadBalancerType::Switch.as_str(), "switch");
@@ -447,7 +446,7 @@ mod tests {
             ("10.0.0.0/7", false),
             ("10.0.0.0/30", false),
         ] {
-            let got = parse(
+            let got = parse_appliance(
                 &ann(&[
                     (LOAD_BALANCER_TYPE, "switch"),
                     (IP_RANGE, range),
@@ -522,7 +521,7 @@ mod tests {
             ("169.254.1.1", Err("not a unicast address")),
         ];
         for (value, want) in cases {
-            let got = parse(&ann(&[]), Some(value), TrafficPolicy::Cluster);
+            let got = parse_appliance(&ann(&[]), Some(value), TrafficPolicy::Cluster);
             match want {
                 Ok(v) => assert_eq!(got.map(|o| o.requested_vip), Ok(v.map(ip)), "{value:?}"),
                 Err(problem) => {
@@ -542,7 +541,8 @@ mod tests {
 
     #[test]
     fn switch_type_checks_the_requested_vip_against_the_network() {
-        let with_vip = |vip: &str| parse(&ann(&SWITCH_OK), Some(vip), TrafficPolicy::Cluster);
+        let with_vip =
+            |vip: &str| parse_appliance(&ann(&SWITCH_OK), Some(vip), TrafficPolicy::Cluster);
         // The original's own example: the VIP may be outside the assign range, inside the
         // network.
         assert_eq!(

@@ -169,7 +169,7 @@ impl Parser<'_> {
         })
     }
 
-    fn healthz_path(&mut self) -> Option<Option<String>> {
+    pub(super) fn healthz_path(&mut self) -> Option<Option<String>> {
         let Some(v) = self.value(HEALTHZ_PATH) else {
             return Some(None);
         };
@@ -192,7 +192,7 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::annotations::parse;
+    use crate::provider::annotations::parse_appliance;
     use crate::provider::annotations::tests::{ann, errs, ok};
 
     #[test]
@@ -212,7 +212,7 @@ mod tests {
             ("ten", Err("not a whole number")),
         ];
         for (value, want) in cases {
-            let got = parse(
+            let got = parse_appliance(
                 &ann(&[(HEALTHZ_INTERVAL, value)]),
                 None,
                 TrafficPolicy::Cluster,
@@ -283,7 +283,8 @@ mod tests {
 
     #[test]
     fn default_health_port_follows_the_traffic_policy() {
-        let parse_with = |pairs: &[(&str, &str)], traffic| parse(&ann(pairs), None, traffic);
+        let parse_with =
+            |pairs: &[(&str, &str)], traffic| parse_appliance(&ann(pairs), None, traffic);
         let local = |port| TrafficPolicy::Local {
             health_check_node_port: port,
         };

@@ -11,8 +11,12 @@
 //! points ([`parse_service`], [`parse`]), the error and ignored-annotation types, and the
 //! parsing helpers (booleans, choices, numbers, addresses, unknown annotations). The settings
 //! themselves are one file per concern, re-exported here: `appliance` (the load-balancer
-//! appliance: type and network, router or switch selection, plan, redundancy, VIP) and
-//! `health_check` (the real servers' health check).
+//! appliance: type and network, router or switch selection, plan, redundancy, VIP),
+//! `health_check` (the appliance's health check of the real servers) and `enhanced` (the
+//! Enhanced Load Balancer's settings and health check). `node-selector` applies to both.
+//!
+//! Cluster-wide defaults (see [`defaults`]) are annotation values too: a Service's own
+//! annotation wins over the default, and both are validated the same way.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,10 +31,16 @@ use super::reasons;
 use super::text::{closest, edit_distance, quoted};
 
 mod appliance;
+pub mod defaults;
+mod enhanced;
 mod health_check;
 
 pub use appliance::{
     LoadBalancerOptions, LoadBalancerType, NETWORK_PREFIX_RANGE, Placement, Plan, SwitchNetwork,
+};
+pub use enhanced::{
+    CertificateSource, DEFAULT_ENHANCED_HEALTHZ_PATH, DEFAULT_ENHANCED_TIMEOUT,
+    EnhancedHealthCheck, EnhancedOptions, PortRef,
 };
 pub use health_check::{
     DEFAULT_HEALTHZ_INTERVAL, DEFAULT_HEALTHZ_PATH, HEALTHZ_INTERVAL_RANGE, HealthCheckOptions,
@@ -39,8 +49,38 @@ pub use health_check::{
 
 /// Prefix of every annotation this provider reads.
 pub const PREFIX: &str = "k8s.usacloud.jp/";
-/// `internet` (default) or `switch`.
+/// `internet` (default), `switch` or `enhanced`.
 pub const LOAD_BALANCER_TYPE: &str = "k8s.usacloud.jp/load-balancer-type";
+/// A label selector: only matching Nodes are real servers (every type).
+pub const NODE_SELECTOR: &str = "k8s.usacloud.jp/node-selector";
+/// Enhanced LB: proxy mode per port, `80=http,443=https` (default `tcp`).
+pub const ENHANCED_PORT_MODES: &str = "k8s.usacloud.jp/enhanced-lb-port-modes";
+/// Enhanced LB: plan in connections per second (default 100).
+pub const ENHANCED_PLAN: &str = "k8s.usacloud.jp/enhanced-lb-plan";
+/// Enhanced LB: `is1` (default), `tk1` or `anycast`; fixed at creation.
+pub const ENHANCED_REGION: &str = "k8s.usacloud.jp/enhanced-lb-region";
+/// Enhanced LB: a boolean, VIP failover (gives an FQDN); fixed at creation.
+pub const ENHANCED_VIP_FAILOVER: &str = "k8s.usacloud.jp/enhanced-lb-vip-failover";
+/// Enhanced LB: a boolean, `http` ports redirect to HTTPS.
+pub const ENHANCED_REDIRECT_TO_HTTPS: &str = "k8s.usacloud.jp/enhanced-lb-redirect-to-https";
+/// Enhanced LB: a boolean, HTTP/2 on `https` ports.
+pub const ENHANCED_HTTP2: &str = "k8s.usacloud.jp/enhanced-lb-http2";
+/// Enhanced LB: TLS policy of `https` ports.
+pub const ENHANCED_SSL_POLICY: &str = "k8s.usacloud.jp/enhanced-lb-ssl-policy";
+/// Enhanced LB: a boolean, sticky sessions (cookie).
+pub const ENHANCED_STICKY_SESSION: &str = "k8s.usacloud.jp/enhanced-lb-sticky-session";
+/// Enhanced LB: a boolean, gzip compression.
+pub const ENHANCED_GZIP: &str = "k8s.usacloud.jp/enhanced-lb-gzip";
+/// Enhanced LB: idle timeout in seconds (10–600, default 10).
+pub const ENHANCED_TIMEOUT: &str = "k8s.usacloud.jp/enhanced-lb-timeout";
+/// Enhanced LB: a boolean, PROXY protocol v2 to the real servers.
+pub const ENHANCED_PROXY_PROTOCOL: &str = "k8s.usacloud.jp/enhanced-lb-proxy-protocol";
+/// Enhanced LB: Let's Encrypt certificate names, `<common name>[,<alt name>...]`.
+pub const ENHANCED_LETS_ENCRYPT: &str = "k8s.usacloud.jp/enhanced-lb-lets-encrypt";
+/// Enhanced LB: name of a `kubernetes.io/tls` Secret in the Service's namespace.
+pub const ENHANCED_CERTIFICATE_SECRET: &str = "k8s.usacloud.jp/enhanced-lb-certificate-secret";
+/// Written by this CCM: the networks the Enhanced LB reaches the nodes from.
+pub const ENHANCED_SOURCE_NETWORKS: &str = "k8s.usacloud.jp/enhanced-lb-source-networks";
 /// A boolean: a redundant (VRRP pair) appliance.
 pub const HIGH_AVAILABILITY: &str = "k8s.usacloud.jp/load-balancer-ha";
 /// `standard` (default) or `premium`.
@@ -68,8 +108,53 @@ pub const LOAD_BALANCER_IP_FIELD: &str = "spec.loadBalancerIP";
 /// The Service field holding the health-check node port of `externalTrafficPolicy: Local`.
 pub const HEALTH_CHECK_NODE_PORT_FIELD: &str = "spec.healthCheckNodePort";
 
+/// Annotations only the load-balancer appliance reads.
+pub const APPLIANCE_ONLY: &[&str] = &[
+    HIGH_AVAILABILITY,
+    PLAN,
+    ROUTER_SELECTOR,
+    SWITCH_SELECTOR,
+    IP_RANGE,
+    ASSIGN_IP_RANGE,
+    ASSIGN_DEFAULT_GATEWAY,
+];
+
+/// Annotations only the Enhanced Load Balancer reads.
+pub const ENHANCED_ONLY: &[&str] = &[
+    ENHANCED_PORT_MODES,
+    ENHANCED_PLAN,
+    ENHANCED_REGION,
+    ENHANCED_VIP_FAILOVER,
+    ENHANCED_REDIRECT_TO_HTTPS,
+    ENHANCED_HTTP2,
+    ENHANCED_SSL_POLICY,
+    ENHANCED_STICKY_SESSION,
+    ENHANCED_GZIP,
+    ENHANCED_TIMEOUT,
+    ENHANCED_PROXY_PROTOCOL,
+    ENHANCED_LETS_ENCRYPT,
+    ENHANCED_CERTIFICATE_SECRET,
+];
+
+/// Annotations this provider writes on Services (never reported as unknown).
+pub const WRITTEN: &[&str] = &[ENHANCED_SOURCE_NETWORKS];
+
 /// Every annotation this provider reads.
-pub const KNOWN: [&str; 12] = [
+pub const KNOWN: &[&str] = &[
+    NODE_SELECTOR,
+    ENHANCED_PORT_MODES,
+    ENHANCED_PLAN,
+    ENHANCED_REGION,
+    ENHANCED_VIP_FAILOVER,
+    ENHANCED_REDIRECT_TO_HTTPS,
+    ENHANCED_HTTP2,
+    ENHANCED_SSL_POLICY,
+    ENHANCED_STICKY_SESSION,
+    ENHANCED_GZIP,
+    ENHANCED_TIMEOUT,
+    ENHANCED_PROXY_PROTOCOL,
+    ENHANCED_LETS_ENCRYPT,
+    ENHANCED_CERTIFICATE_SECRET,
     LOAD_BALANCER_TYPE,
     HIGH_AVAILABILITY,
     PLAN,
@@ -164,11 +249,67 @@ fn ignored_event(ignored: &[IgnoredAnnotation]) -> Option<ProviderEvent> {
     ))
 }
 
+/// What a Service asks for: a load-balancer appliance or an Enhanced Load Balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requested {
+    /// `load-balancer-type` `internet` or `switch`.
+    Appliance(LoadBalancerOptions),
+    /// `load-balancer-type: enhanced`.
+    Enhanced(EnhancedOptions),
+}
+
+impl Requested {
+    /// One Warning event listing the ignored annotations, if any.
+    pub fn ignored_event(&self) -> Option<ProviderEvent> {
+        match self {
+            Requested::Appliance(o) => o.ignored_event(),
+            Requested::Enhanced(o) => ignored_event(&o.ignored),
+        }
+    }
+
+    /// The `node-selector`, if any.
+    pub fn node_selector(&self) -> Option<&crate::provider::node_selector::NodeSelector> {
+        match self {
+            Requested::Appliance(o) => o.node_selector.as_ref(),
+            Requested::Enhanced(o) => o.node_selector.as_ref(),
+        }
+    }
+
+    /// Keeps only the ignored annotations whose key satisfies `keep`.
+    fn retain_ignored(&mut self, keep: impl Fn(&str) -> bool) {
+        let ignored = match self {
+            Requested::Appliance(o) => &mut o.ignored,
+            Requested::Enhanced(o) => &mut o.ignored,
+        };
+        ignored.retain(|i| keep(&i.key));
+    }
+
+    /// The annotation value of the type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Requested::Appliance(o) => o.load_balancer_type().as_str(),
+            Requested::Enhanced(_) => "enhanced",
+        }
+    }
+}
+
 /// Reads the options from a Service (its annotations, `spec.loadBalancerIP`,
-/// `spec.externalTrafficPolicy` and `spec.healthCheckNodePort`).
-pub fn parse_service(service: &Service) -> Result<LoadBalancerOptions, Vec<AnnotationError>> {
-    let empty = BTreeMap::new();
-    let annotations = service.metadata.annotations.as_ref().unwrap_or(&empty);
+/// `spec.externalTrafficPolicy` and `spec.healthCheckNodePort`), without cluster defaults.
+pub fn parse_service(service: &Service) -> Result<Requested, Vec<AnnotationError>> {
+    parse_service_with_defaults(service, &BTreeMap::new())
+}
+
+/// [`parse_service`] with cluster-wide defaults (annotation → value); the Service's own
+/// annotations win.
+pub fn parse_service_with_defaults(
+    service: &Service,
+    defaults: &BTreeMap<String, String>,
+) -> Result<Requested, Vec<AnnotationError>> {
+    let mut annotations = defaults.clone();
+    if let Some(own) = service.metadata.annotations.as_ref() {
+        annotations.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let annotations = &annotations;
     let spec = service.spec.as_ref();
     let load_balancer_ip = spec.and_then(|s| s.load_balancer_ip.as_deref());
     let traffic = match spec.and_then(|s| s.external_traffic_policy.as_deref()) {
@@ -180,7 +321,33 @@ pub fn parse_service(service: &Service) -> Result<LoadBalancerOptions, Vec<Annot
         },
         _ => TrafficPolicy::Cluster,
     };
-    parse(annotations, load_balancer_ip, traffic)
+    let own = service.metadata.annotations.as_ref();
+    let mut requested = parse(annotations, load_balancer_ip, traffic)?;
+    // A default that does not apply to this Service's type is not the Service's doing.
+    requested.retain_ignored(|key| {
+        own.is_some_and(|own| own.contains_key(key)) || !defaults.contains_key(key)
+    });
+    Ok(requested)
+}
+
+/// [`parse`] for a Service that must ask for an appliance (tests of the appliance's options).
+#[cfg(test)]
+pub(crate) fn parse_appliance(
+    annotations: &BTreeMap<String, String>,
+    load_balancer_ip: Option<&str>,
+    traffic: TrafficPolicy,
+) -> Result<LoadBalancerOptions, Vec<AnnotationError>> {
+    parse(annotations, load_balancer_ip, traffic).map(|r| match r {
+        Requested::Appliance(o) => o,
+        Requested::Enhanced(o) => panic!("an Enhanced LB, not an appliance: {o:?}"),
+    })
+}
+
+/// The value of `load-balancer-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TypeChoice {
+    Appliance(LoadBalancerType),
+    Enhanced,
 }
 
 /// Parses and validates the annotations; every problem is reported, not just the first.
@@ -188,7 +355,7 @@ pub fn parse(
     annotations: &BTreeMap<String, String>,
     load_balancer_ip: Option<&str>,
     traffic: TrafficPolicy,
-) -> Result<LoadBalancerOptions, Vec<AnnotationError>> {
+) -> Result<Requested, Vec<AnnotationError>> {
     let mut p = Parser {
         annotations,
         errors: Vec::new(),
@@ -196,9 +363,52 @@ pub fn parse(
     };
     p.ignore_unknown();
 
-    let options = p.appliance(load_balancer_ip, traffic);
-    let (options, ignored) = p.finish(options)?;
-    Ok(LoadBalancerOptions { ignored, ..options })
+    let choice = p.enumerated(
+        LOAD_BALANCER_TYPE,
+        &[
+            (
+                "internet",
+                TypeChoice::Appliance(LoadBalancerType::Internet),
+            ),
+            ("switch", TypeChoice::Appliance(LoadBalancerType::Switch)),
+            ("enhanced", TypeChoice::Enhanced),
+        ],
+        "internet, switch or enhanced",
+    );
+    let node_selector = p.node_selector();
+    let requested = match choice {
+        Some(TypeChoice::Enhanced) => {
+            for key in APPLIANCE_ONLY {
+                p.ignore_if_set(key, "applies only to the load-balancer appliance (load-balancer-type internet or switch)");
+            }
+            if load_balancer_ip.is_some_and(|ip| !ip.trim().is_empty()) {
+                p.ignored.push(IgnoredAnnotation {
+                    key: LOAD_BALANCER_IP_FIELD.to_owned(),
+                    why: "the Enhanced Load Balancer's VIP is assigned by SAKURA Cloud".to_owned(),
+                });
+            }
+            p.enhanced(traffic, node_selector).map(Requested::Enhanced)
+        }
+        Some(TypeChoice::Appliance(lb_type)) => {
+            for key in ENHANCED_ONLY {
+                p.ignore_if_set(key, "applies only to load-balancer-type enhanced");
+            }
+            p.appliance(Some(lb_type), load_balancer_ip, traffic, node_selector)
+                .map(Requested::Appliance)
+        }
+        None => {
+            // Which annotations apply is unknown: check the syntax of all of them, so that
+            // fixing the type does not reveal a second round of errors.
+            p.appliance(None, load_balancer_ip, traffic, node_selector.clone());
+            p.enhanced(traffic, node_selector);
+            None
+        }
+    };
+    let (requested, ignored) = p.finish(requested)?;
+    Ok(match requested {
+        Requested::Appliance(o) => Requested::Appliance(LoadBalancerOptions { ignored, ..o }),
+        Requested::Enhanced(o) => Requested::Enhanced(EnhancedOptions { ignored, ..o }),
+    })
 }
 
 struct Parser<'a> {
@@ -239,7 +449,7 @@ impl Parser<'_> {
             let Some(rest) = key.strip_prefix(PREFIX) else {
                 continue;
             };
-            if KNOWN.contains(&key.as_str()) {
+            if KNOWN.contains(&key.as_str()) || WRITTEN.contains(&key.as_str()) {
                 continue;
             }
             let suggestion = closest(rest, KNOWN.iter().map(|k| &k[PREFIX.len()..]), 1)
@@ -355,6 +565,25 @@ impl Parser<'_> {
         }
     }
 
+    /// `Some(None)` when absent; `None` when invalid.
+    fn node_selector(&mut self) -> Option<Option<crate::provider::node_selector::NodeSelector>> {
+        let Some(v) = self.value(NODE_SELECTOR).map(str::to_owned) else {
+            return Some(None);
+        };
+        match crate::provider::node_selector::NodeSelector::parse(&v) {
+            Ok(selector) => Some(Some(selector)),
+            Err(problem) => {
+                self.error(
+                    NODE_SELECTOR,
+                    Some(&v),
+                    &problem,
+                    "a label selector as kubectl -l takes it, e.g. role=edge or node-role.kubernetes.io/worker,zone in (is1a,is1b)",
+                );
+                None
+            }
+        }
+    }
+
     /// What was parsed and the ignored annotations, or every error recorded. `parsed` is `None`
     /// only when an error was recorded.
     fn finish<T>(
@@ -397,8 +626,11 @@ mod tests {
     }
 
     pub(super) fn ok(pairs: &[(&str, &str)]) -> LoadBalancerOptions {
-        parse(&ann(pairs), None, TrafficPolicy::Cluster)
-            .unwrap_or_else(|e| panic!("{pairs:?} rejected: {e:?}"))
+        match parse(&ann(pairs), None, TrafficPolicy::Cluster) {
+            Ok(Requested::Appliance(o)) => o,
+            Ok(other) => panic!("{pairs:?} is not an appliance: {other:?}"),
+            Err(e) => panic!("{pairs:?} rejected: {e:?}"),
+        }
     }
 
     pub(super) fn errs(pairs: &[(&str, &str)]) -> Vec<AnnotationError> {
@@ -441,6 +673,7 @@ mod tests {
                     interval_secs: 10,
                 },
                 requested_vip: None,
+                node_selector: None,
                 ignored: vec![],
             }
         );
@@ -475,7 +708,7 @@ mod tests {
             ("enabled", None),
         ];
         for (value, want) in cases {
-            let got = parse(
+            let got = parse_appliance(
                 &ann(&[(HIGH_AVAILABILITY, value)]),
                 None,
                 TrafficPolicy::Cluster,
@@ -497,7 +730,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_at_once() {
-        let e = parse(
+        let e = parse_appliance(
             &ann(&[
                 (HIGH_AVAILABILITY, "yes"),
                 (PLAN, "gold"),
@@ -657,6 +890,9 @@ mod tests {
             },
         ))
         .unwrap();
+        let Requested::Appliance(o) = o else {
+            panic!("an appliance")
+        };
         assert!(o.high_availability);
         assert_eq!(o.requested_vip, Some(ip("203.0.113.9")));
         assert_eq!(o.health_check.port, 32000);
@@ -670,6 +906,9 @@ mod tests {
             },
         ))
         .unwrap();
+        let Requested::Appliance(o) = o else {
+            panic!("an appliance")
+        };
         assert_eq!(o.health_check.port, 10256);
 
         let e = parse_service(&service(

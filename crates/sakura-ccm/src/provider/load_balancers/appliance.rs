@@ -1,5 +1,6 @@
-//! [`LoadBalancer`] for SAKURA Cloud: the I/O around the decisions in [`super::annotations`],
-//! [`super::naming`], [`super::network`] and [`super::settings`].
+//! The load-balancer appliance (types `internet` and `switch`): the I/O around the decisions
+//! in [`crate::provider::annotations`], [`crate::provider::naming`],
+//! [`crate::provider::network`] and [`crate::provider::settings`].
 //!
 //! API cost: every Service is answered from one listing of the zone's appliances, shared by
 //! all Services for a short time, so a resync of every Service costs one call and writes
@@ -12,10 +13,7 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use cloud_provider::provider::{
-    BoxFuture, LoadBalancer as LoadBalancerProvider, LoadBalancerOutcome, ProviderError,
-    ProviderEvent,
-};
+use cloud_provider::provider::{LoadBalancerOutcome, ProviderError, ProviderEvent};
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
 use sacloud::api::common::{Availability, InstanceStatus};
 use sacloud::api::load_balancer::LOAD_BALANCER_CLASS;
@@ -24,20 +22,23 @@ use sacloud::{
     Switch,
 };
 
-use super::annotations::{LoadBalancerOptions, Placement, errors_event, parse_service};
-use super::cidr::Ipv4Cidr;
-use super::errors::api_error;
-use super::listing::{Freshness, SharedListing};
-use super::naming::{
+use super::{identity, service_ports, upsert};
+use crate::provider::annotations::{LoadBalancerOptions, Placement};
+use crate::provider::cidr::Ipv4Cidr;
+use crate::provider::errors::api_error;
+use crate::provider::listing::{Freshness, Listed, SharedListing};
+use crate::provider::naming::{
     Ownership, ServiceIdentity, TAG_K8S, appliance_name, appliance_tags, owned_by,
     tags_after_adoption,
 };
-use super::network::{
+use crate::provider::network::{
     AddressPool, NetworkKind, allocate, on_switch, router_pool, select_network, select_vrid,
     switch_pool, used_addresses,
 };
-use super::reasons;
-use super::settings::{appliance_network, desired_settings, node_targets, settings_equal};
+use crate::provider::reasons;
+use crate::provider::settings::{
+    appliance_network, desired_settings, node_targets, settings_equal,
+};
 
 /// How long one appliance listing answers Services by default.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10);
@@ -176,23 +177,6 @@ fn describe_settings(vip: Ipv4Addr, ports: &[u64], real_servers: &[(String, Ipv4
     )
 }
 
-/// Replaces (or adds) `appliance` in a listing.
-fn upsert(listing: &mut Vec<LoadBalancer>, appliance: &LoadBalancer) {
-    match listing.iter_mut().find(|a| a.id == appliance.id) {
-        Some(existing) => *existing = appliance.clone(),
-        None => listing.push(appliance.clone()),
-    }
-}
-
-fn identity(service: &Service) -> Result<ServiceIdentity, ProviderError> {
-    ServiceIdentity::of(service)
-        .ok_or_else(|| ProviderError::other("the Service has no name or UID; it was never stored"))
-}
-
-fn options(service: &Service) -> Result<LoadBalancerOptions, ProviderError> {
-    parse_service(service).map_err(|errors| ProviderError::from_event(errors_event(&errors)))
-}
-
 /// A failed write: 409 `still_creating` or a power conflict means "not now", anything else is
 /// an error.
 fn write_error(what: &str, err: &sacloud::Error, poll: Duration) -> ProviderError {
@@ -215,7 +199,7 @@ struct ChosenNetwork {
 
 /// SAKURA Cloud load-balancer appliances as the service controller sees them.
 #[derive(Debug)]
-pub struct SakuraLoadBalancers {
+pub struct ApplianceLoadBalancers {
     client: Client,
     cluster_id: Option<String>,
     poll_interval: Duration,
@@ -233,7 +217,7 @@ pub struct SakuraLoadBalancers {
     unapplied: StdMutex<HashSet<Id>>,
 }
 
-impl SakuraLoadBalancers {
+impl ApplianceLoadBalancers {
     /// Load balancers of the client's zone for the cluster `cluster_id` (its appliances carry
     /// the cluster tag; `None`: no cluster tag).
     pub fn new(client: Client, cluster_id: Option<String>) -> Self {
@@ -273,7 +257,7 @@ impl SakuraLoadBalancers {
     async fn appliances(
         &self,
         freshness: Freshness,
-    ) -> Result<Arc<super::listing::Listed<Vec<LoadBalancer>>>, ProviderError> {
+    ) -> Result<Arc<Listed<Vec<LoadBalancer>>>, ProviderError> {
         let all = Filter::new();
         self.appliances
             .get_or_list(freshness, "listing appliances", || {
@@ -282,9 +266,7 @@ impl SakuraLoadBalancers {
             .await
     }
 
-    async fn tagged_routers(
-        &self,
-    ) -> Result<Arc<super::listing::Listed<Vec<Internet>>>, ProviderError> {
+    async fn tagged_routers(&self) -> Result<Arc<Listed<Vec<Internet>>>, ProviderError> {
         let tagged = Filter::new().tags_all([TAG_K8S]);
         self.routers
             .get_or_list(Freshness::MaxAge, "listing routers tagged @k8s", || {
@@ -293,9 +275,7 @@ impl SakuraLoadBalancers {
             .await
     }
 
-    async fn tagged_switches(
-        &self,
-    ) -> Result<Arc<super::listing::Listed<Vec<Switch>>>, ProviderError> {
+    async fn tagged_switches(&self) -> Result<Arc<Listed<Vec<Switch>>>, ProviderError> {
         let tagged = Filter::new().tags_all([TAG_K8S]);
         self.switches
             .get_or_list(Freshness::MaxAge, "listing switches tagged @k8s", || {
@@ -345,16 +325,46 @@ impl SakuraLoadBalancers {
         ours.into_iter().next().map(|(a, o)| (a.clone(), o))
     }
 
+    /// This Service's appliance, if there is one (ours, or the original CCM's to adopt).
+    pub(super) async fn find(
+        &self,
+        identity: &ServiceIdentity,
+        freshness: Freshness,
+    ) -> Result<Option<LoadBalancer>, ProviderError> {
+        let listed = self.appliances(freshness).await?;
+        Ok(find_ours(&listed.items, self.cluster_id(), identity)
+            .first()
+            .map(|(a, _)| (*a).clone()))
+    }
+
+    /// The status of this Service's appliance, if there is one.
+    pub(super) async fn status(
+        &self,
+        identity: &ServiceIdentity,
+    ) -> Result<Option<LoadBalancerStatus>, ProviderError> {
+        let found = self
+            .find(identity, Freshness::Within(self.poll_interval))
+            .await?;
+        Ok(found.map(|appliance| {
+            appliance
+                .virtual_ips()
+                .first()
+                .map(|vip| ingress_status(*vip))
+                .unwrap_or_default()
+        }))
+    }
+
     /// Creates or updates the appliance; `allow_create` is false for a node-set update.
-    async fn reconcile(
+    pub(super) async fn reconcile(
         &self,
         service: &Service,
+        options: &LoadBalancerOptions,
         nodes: &[Node],
         allow_create: bool,
+        mut events: Vec<ProviderEvent>,
     ) -> Result<LoadBalancerOutcome, ProviderError> {
         let identity = identity(service)?;
-        let options = options(service)?;
-        let mut events: Vec<ProviderEvent> = options.ignored_event().into_iter().collect();
+        let options = options.clone();
         let listed = self.appliances(Freshness::MaxAge).await?;
         let found = self.pick(&listed.items, &identity, &mut events);
         let status = match found {
@@ -373,7 +383,11 @@ impl SakuraLoadBalancers {
                 )));
             }
         };
-        Ok(LoadBalancerOutcome { status, events })
+        Ok(LoadBalancerOutcome {
+            status,
+            events,
+            ..LoadBalancerOutcome::default()
+        })
     }
 
     /// Brings an existing appliance to the Service's settings.
@@ -736,7 +750,7 @@ impl SakuraLoadBalancers {
     }
 
     /// Shuts down and deletes every appliance of the Service, one step per call.
-    async fn delete(&self, service: &Service) -> Result<(), ProviderError> {
+    pub(super) async fn delete(&self, service: &Service) -> Result<(), ProviderError> {
         let identity = identity(service)?;
         let listed = self
             .appliances(Freshness::Within(self.poll_interval))
@@ -785,71 +799,10 @@ impl SakuraLoadBalancers {
     }
 }
 
-fn service_ports(service: &Service) -> Vec<k8s_openapi::api::core::v1::ServicePort> {
-    service
-        .spec
-        .as_ref()
-        .and_then(|s| s.ports.clone())
-        .unwrap_or_default()
-}
-
-impl LoadBalancerProvider for SakuraLoadBalancers {
-    fn get<'a>(
-        &'a self,
-        _cluster_name: &'a str,
-        service: &'a Service,
-    ) -> BoxFuture<'a, Result<Option<LoadBalancerStatus>, ProviderError>> {
-        Box::pin(async move {
-            let identity = identity(service)?;
-            let listed = self
-                .appliances(Freshness::Within(self.poll_interval))
-                .await?;
-            let ours = find_ours(&listed.items, self.cluster_id(), &identity);
-            Ok(ours.first().map(|(appliance, _)| {
-                appliance
-                    .virtual_ips()
-                    .first()
-                    .map(|vip| ingress_status(*vip))
-                    .unwrap_or_default()
-            }))
-        })
-    }
-
-    fn name(&self, _cluster_name: &str, service: &Service) -> String {
-        appliance_name(service.metadata.uid.as_deref().unwrap_or_default())
-    }
-
-    fn ensure<'a>(
-        &'a self,
-        _cluster_name: &'a str,
-        service: &'a Service,
-        nodes: &'a [Node],
-    ) -> BoxFuture<'a, Result<LoadBalancerOutcome, ProviderError>> {
-        Box::pin(self.reconcile(service, nodes, true))
-    }
-
-    fn update<'a>(
-        &'a self,
-        _cluster_name: &'a str,
-        service: &'a Service,
-        nodes: &'a [Node],
-    ) -> BoxFuture<'a, Result<Vec<ProviderEvent>, ProviderError>> {
-        Box::pin(async move { Ok(self.reconcile(service, nodes, false).await?.events) })
-    }
-
-    fn ensure_deleted<'a>(
-        &'a self,
-        _cluster_name: &'a str,
-        service: &'a Service,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(self.delete(service))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::annotations::{TrafficPolicy, parse};
+    use crate::provider::annotations::{TrafficPolicy, parse_appliance};
     use sacloud::api::common::{IdRef, Instance};
     use sacloud::api::load_balancer::RemarkServer;
     use std::collections::BTreeMap;
@@ -944,7 +897,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        parse(&annotations, vip, TrafficPolicy::Cluster).unwrap()
+        parse_appliance(&annotations, vip, TrafficPolicy::Cluster).unwrap()
     }
 
     #[test]

@@ -1,0 +1,342 @@
+//! [`LoadBalancer`](LoadBalancerProvider) for SAKURA Cloud: one decision — what the Service
+//! asks for ([`Requested`]) and which Nodes serve it (`node-selector`) — and two
+//! implementations of it: the load-balancer appliance ([`appliance`], types `internet` and
+//! `switch`) and the Enhanced Load Balancer ([`enhanced`], type `enhanced`).
+//!
+//! A Service keeps the kind of load balancer it has: asking for the other type later is a
+//! Warning (`ImmutableSettingChanged`), not a delete and re-create that would change its
+//! address. Deleting the Service deletes whatever it has, of either kind.
+
+pub mod appliance;
+pub mod enhanced;
+pub mod enhanced_settings;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cloud_provider::provider::{
+    BoxFuture, LoadBalancer as LoadBalancerProvider, LoadBalancerOutcome, ProviderError,
+    ProviderEvent,
+};
+use k8s_openapi::api::core::v1::{LoadBalancerStatus, Node, Service, ServicePort};
+use sacloud::api::proxy_lb::ProxyLb;
+use sacloud::{Client, Id, LoadBalancer};
+
+use self::appliance::ApplianceLoadBalancers;
+use self::enhanced::EnhancedLoadBalancers;
+use crate::provider::annotations::{Requested, errors_event, parse_service_with_defaults};
+use crate::provider::listing::Freshness;
+use crate::provider::naming::{ServiceIdentity, appliance_name};
+use crate::provider::node_selector::NodeSelector;
+use crate::provider::reasons;
+
+/// SAKURA Cloud load balancers (appliances and Enhanced LBs) as the service controller sees
+/// them.
+#[derive(Debug)]
+pub struct SakuraLoadBalancers {
+    appliances: ApplianceLoadBalancers,
+    enhanced: EnhancedLoadBalancers,
+    /// Cluster-wide annotation defaults.
+    defaults: BTreeMap<String, String>,
+}
+
+impl SakuraLoadBalancers {
+    /// Load balancers for the cluster `cluster_id` (they carry its tag; `None`: no cluster
+    /// tag): appliances of the client's zone, and the account's Enhanced LBs.
+    pub fn new(client: Client, cluster_id: Option<String>) -> Self {
+        Self {
+            appliances: ApplianceLoadBalancers::new(client.clone(), cluster_id.clone()),
+            enhanced: EnhancedLoadBalancers::new(client, cluster_id),
+            defaults: BTreeMap::new(),
+        }
+    }
+
+    /// How long one listing answers Services (zero: every call lists again).
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.appliances = self.appliances.with_max_age(max_age);
+        self.enhanced = self.enhanced.with_max_age(max_age);
+        self
+    }
+
+    /// How soon a load balancer that is busy (booting, shutting down, conflicting) is looked
+    /// at again.
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.appliances = self.appliances.with_poll_interval(interval);
+        self.enhanced = self.enhanced.with_poll_interval(interval);
+        self
+    }
+
+    /// How often a certificate that Let's Encrypt is issuing is looked for.
+    pub fn with_certificate_poll(mut self, interval: Duration) -> Self {
+        self.enhanced = self.enhanced.with_certificate_poll(interval);
+        self
+    }
+
+    /// Cluster-wide annotation defaults (see
+    /// [`annotations::defaults`](crate::provider::annotations::defaults)).
+    pub fn with_defaults(mut self, defaults: BTreeMap<String, String>) -> Self {
+        self.defaults = defaults;
+        self
+    }
+
+    fn requested(&self, service: &Service) -> Result<Requested, ProviderError> {
+        parse_service_with_defaults(service, &self.defaults)
+            .map_err(|errors| ProviderError::from_event(errors_event(&errors)))
+    }
+
+    /// Creates or updates the Service's load balancer; `allow_create` is false for a node-set
+    /// update.
+    async fn reconcile(
+        &self,
+        service: &Service,
+        nodes: &[Node],
+        allow_create: bool,
+    ) -> Result<LoadBalancerOutcome, ProviderError> {
+        let identity = identity(service)?;
+        let requested = self.requested(service)?;
+        let events: Vec<ProviderEvent> = requested.ignored_event().into_iter().collect();
+        let nodes = select_nodes(nodes, requested.node_selector());
+        match &requested {
+            Requested::Appliance(options) => {
+                if self
+                    .appliances
+                    .find(&identity, Freshness::MaxAge)
+                    .await?
+                    .is_none()
+                    && let Some(item) = self.enhanced.find(&identity, Freshness::MaxAge).await?
+                {
+                    return self
+                        .keep_other(&identity, &requested, Other::Enhanced(item.id), events)
+                        .await;
+                }
+                self.appliances
+                    .reconcile(service, options, &nodes, allow_create, events)
+                    .await
+            }
+            Requested::Enhanced(options) => {
+                if self
+                    .enhanced
+                    .find(&identity, Freshness::MaxAge)
+                    .await?
+                    .is_none()
+                    && let Some(appliance) =
+                        self.appliances.find(&identity, Freshness::MaxAge).await?
+                {
+                    return self
+                        .keep_other(
+                            &identity,
+                            &requested,
+                            Other::Appliance(appliance.id),
+                            events,
+                        )
+                        .await;
+                }
+                self.enhanced
+                    .reconcile(service, options, &nodes, allow_create, events)
+                    .await
+            }
+        }
+    }
+
+    /// The Service asks for another type than the load balancer it has: it keeps the one it
+    /// has, as it is, and says so.
+    async fn keep_other(
+        &self,
+        identity: &ServiceIdentity,
+        requested: &Requested,
+        other: Other,
+        mut events: Vec<ProviderEvent>,
+    ) -> Result<LoadBalancerOutcome, ProviderError> {
+        let (what, id, status) = match other {
+            Other::Enhanced(id) => (
+                "an Enhanced Load Balancer",
+                id,
+                self.enhanced.status(identity, false).await?,
+            ),
+            Other::Appliance(id) => (
+                "a load-balancer appliance",
+                id,
+                self.appliances.status(identity).await?,
+            ),
+        };
+        events.push(ProviderEvent::warning(
+            reasons::IMMUTABLE_SETTING_CHANGED,
+            format!(
+                "the Service asks for load-balancer-type {} but has {what} ({}, ID {id}), which is kept as it is: the type cannot change in place; delete and re-create the Service to get the other type",
+                requested.type_name(),
+                appliance_name(&identity.uid)
+            ),
+        ));
+        Ok(LoadBalancerOutcome {
+            status: status.unwrap_or_default(),
+            events,
+            ..LoadBalancerOutcome::default()
+        })
+    }
+
+    async fn status(&self, service: &Service) -> Result<Option<LoadBalancerStatus>, ProviderError> {
+        let identity = identity(service)?;
+        // The kind asked for first; the other if the Service has that one.
+        let (enhanced_first, proxy_protocol) = match self.requested(service) {
+            Ok(Requested::Enhanced(o)) => (true, o.proxy_protocol),
+            _ => (false, false),
+        };
+        if enhanced_first {
+            if let Some(status) = self.enhanced.status(&identity, proxy_protocol).await? {
+                return Ok(Some(status));
+            }
+            return self.appliances.status(&identity).await;
+        }
+        if let Some(status) = self.appliances.status(&identity).await? {
+            return Ok(Some(status));
+        }
+        self.enhanced.status(&identity, proxy_protocol).await
+    }
+
+    async fn delete(&self, service: &Service) -> Result<(), ProviderError> {
+        self.enhanced.delete(service).await?;
+        self.appliances.delete(service).await
+    }
+}
+
+/// A load balancer of the other kind than the one asked for.
+enum Other {
+    Enhanced(Id),
+    Appliance(Id),
+}
+
+/// The Nodes matching the selector (all without one).
+pub fn select_nodes(nodes: &[Node], selector: Option<&NodeSelector>) -> Vec<Node> {
+    let empty = BTreeMap::new();
+    nodes
+        .iter()
+        .filter(|n| {
+            selector.is_none_or(|s| s.matches(n.metadata.labels.as_ref().unwrap_or(&empty)))
+        })
+        .cloned()
+        .collect()
+}
+
+fn identity(service: &Service) -> Result<ServiceIdentity, ProviderError> {
+    ServiceIdentity::of(service)
+        .ok_or_else(|| ProviderError::other("the Service has no name or UID; it was never stored"))
+}
+
+fn service_ports(service: &Service) -> Vec<ServicePort> {
+    service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.clone())
+        .unwrap_or_default()
+}
+
+/// Something listed by ID.
+trait ListedItem {
+    fn listed_id(&self) -> Id;
+}
+
+impl ListedItem for LoadBalancer {
+    fn listed_id(&self) -> Id {
+        self.id
+    }
+}
+
+impl ListedItem for ProxyLb {
+    fn listed_id(&self) -> Id {
+        self.id
+    }
+}
+
+/// Replaces (or adds) `item` in a listing.
+fn upsert<T: ListedItem + Clone>(listing: &mut Vec<T>, item: &T) {
+    match listing
+        .iter_mut()
+        .find(|i| i.listed_id() == item.listed_id())
+    {
+        Some(existing) => *existing = item.clone(),
+        None => listing.push(item.clone()),
+    }
+}
+
+impl LoadBalancerProvider for SakuraLoadBalancers {
+    fn get<'a>(
+        &'a self,
+        _cluster_name: &'a str,
+        service: &'a Service,
+    ) -> BoxFuture<'a, Result<Option<LoadBalancerStatus>, ProviderError>> {
+        Box::pin(self.status(service))
+    }
+
+    fn name(&self, _cluster_name: &str, service: &Service) -> String {
+        appliance_name(service.metadata.uid.as_deref().unwrap_or_default())
+    }
+
+    fn ensure<'a>(
+        &'a self,
+        _cluster_name: &'a str,
+        service: &'a Service,
+        nodes: &'a [Node],
+    ) -> BoxFuture<'a, Result<LoadBalancerOutcome, ProviderError>> {
+        Box::pin(async move {
+            let mut outcome = self.reconcile(service, nodes, true).await?;
+            // This provider's Normal events each report something it just did in the cloud.
+            outcome.changed = outcome.events.iter().any(|e| !e.warning);
+            Ok(outcome)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        _cluster_name: &'a str,
+        service: &'a Service,
+        nodes: &'a [Node],
+    ) -> BoxFuture<'a, Result<Vec<ProviderEvent>, ProviderError>> {
+        Box::pin(async move { Ok(self.reconcile(service, nodes, false).await?.events) })
+    }
+
+    fn ensure_deleted<'a>(
+        &'a self,
+        _cluster_name: &'a str,
+        service: &'a Service,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.delete(service))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn node(name: &str, labels: &[(&str, &str)]) -> Node {
+        Node {
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                labels: Some(
+                    labels
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                ),
+                ..ObjectMeta::default()
+            },
+            ..Node::default()
+        }
+    }
+
+    #[test]
+    fn the_node_selector_picks_the_real_servers() {
+        let nodes = [
+            node("edge-1", &[("role", "edge")]),
+            node("worker-1", &[("role", "worker")]),
+            node("bare", &[]),
+        ];
+        assert_eq!(select_nodes(&nodes, None).len(), 3);
+        let edge = NodeSelector::parse("role=edge").unwrap();
+        let names: Vec<String> = select_nodes(&nodes, Some(&edge))
+            .into_iter()
+            .filter_map(|n| n.metadata.name)
+            .collect();
+        assert_eq!(names, vec!["edge-1".to_owned()]);
+    }
+}
