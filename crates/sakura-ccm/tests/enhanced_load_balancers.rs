@@ -198,6 +198,34 @@ fn shared_segment_nodes_get_an_enhanced_load_balancer() {
     })
 }
 
+/// Seed 000's trap as it was: the default type on shared-segment nodes finds no network, and
+/// the Warning says to use `enhanced`.
+#[test]
+fn the_appliance_on_shared_segment_nodes_points_to_enhanced() {
+    test_runtime::run_multi(async {
+        let cluster = start(&WORKERS).await;
+        cluster.add_service("web", &[], &[80]);
+        // The first attempt may run before the controller has seen the nodes' addresses.
+        eventually(
+            "a NetworkNotFound Warning pointing to enhanced",
+            CONVERGE,
+            || async {
+                cluster
+                    .events_about("web")
+                    .await
+                    .iter()
+                    .any(|(_, reason, note)| {
+                        reason == "NetworkNotFound"
+                            && note.contains("on the shared segment")
+                            && note.contains("load-balancer-type: enhanced")
+                    })
+            },
+        )
+        .await;
+        assert_eq!(cluster.ingress_ip("web").await, None);
+    })
+}
+
 /// `enhanced-lb-port-modes` chooses http and https per port; the L7 switches apply to the
 /// ports of their mode; Let's Encrypt is asked for the https certificate and reported until it
 /// is issued.

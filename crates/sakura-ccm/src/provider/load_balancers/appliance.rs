@@ -95,6 +95,27 @@ pub fn find_ours<'a>(
     ours
 }
 
+/// Whether every one of `nodes` that has an `ExternalIP` has it on a shared-segment NIC of
+/// one of `servers` (and at least one node has one).
+pub fn nodes_only_on_shared_segment(nodes: &[Node], servers: &[Server]) -> bool {
+    let external: Vec<Ipv4Addr> = nodes
+        .iter()
+        .filter_map(|n| n.status.as_ref()?.addresses.as_ref())
+        .flatten()
+        .filter(|a| a.type_ == "ExternalIP")
+        .filter_map(|a| a.address.trim().parse().ok())
+        .collect();
+    !external.is_empty()
+        && external.iter().all(|ip| {
+            servers.iter().any(|s| {
+                s.interfaces.iter().any(|nic| {
+                    nic.connection() == sacloud::NicConnection::SharedSegment
+                        && nic.address() == Some(*ip)
+                })
+            })
+        })
+}
+
 /// The status to publish: the one VIP.
 pub fn ingress_status(vip: Ipv4Addr) -> LoadBalancerStatus {
     LoadBalancerStatus {
@@ -635,6 +656,35 @@ impl ApplianceLoadBalancers {
         }
     }
 
+    /// `NetworkNotFound` for nodes whose global addresses are all on the shared segment says
+    /// what works there: the Enhanced Load Balancer.
+    async fn with_shared_segment_hint(
+        &self,
+        error: ProviderError,
+        nodes: &[Node],
+    ) -> ProviderError {
+        let all = Filter::new();
+        let Ok(servers) = self
+            .servers
+            .get_or_list(Freshness::MaxAge, "listing servers", || {
+                self.client.find_servers(&all)
+            })
+            .await
+        else {
+            return error;
+        };
+        if !nodes_only_on_shared_segment(nodes, &servers.items) {
+            return error;
+        }
+        ProviderError::from_event(ProviderEvent::warning(
+            reasons::NETWORK_NOT_FOUND,
+            format!(
+                "{}; the nodes' global addresses are on the shared segment, where a load-balancer appliance cannot work: use the Enhanced Load Balancer (annotation k8s.usacloud.jp/load-balancer-type: enhanced, or SAKURACLOUD_LOAD_BALANCERS_LOAD_BALANCER_TYPE=enhanced for the whole cluster)",
+                error.message
+            ),
+        ))
+    }
+
     /// Creates the appliance. Allocation on a switch is serialized, and the appliance is looked
     /// for again under the lock, so neither two Services nor a retry after a crash can take the
     /// same addresses or create it twice.
@@ -646,7 +696,13 @@ impl ApplianceLoadBalancers {
         nodes: &[Node],
         events: &mut Vec<ProviderEvent>,
     ) -> Result<LoadBalancerStatus, ProviderError> {
-        let chosen = self.choose_network(options).await?;
+        let chosen = match self.choose_network(options).await {
+            Ok(chosen) => chosen,
+            Err(e) if e.reason.as_deref() == Some(reasons::NETWORK_NOT_FOUND) => {
+                return Err(self.with_shared_segment_hint(e, nodes).await);
+            }
+            Err(e) => return Err(e),
+        };
         let lock = self.switch_lock(chosen.switch.id);
         let _allocating = lock.lock().await;
         let locked_at = Instant::now();
