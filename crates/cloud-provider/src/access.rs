@@ -43,8 +43,9 @@ pub const REQUIRED_ACCESS: &[ApiAccess] = &[
         group: "",
         resource: "services",
         verbs: &["get", "list", "patch", "watch"],
-        used_by: "service controller (list/watch; patch: the load-balancer-cleanup finalizer; \
-                  get: re-read after a conflict on that patch)",
+        used_by: "service controller (list/watch; patch: the load-balancer-cleanup finalizer \
+                  and the provider's annotations, such as the Enhanced Load Balancer's source \
+                  networks; get: re-read after a conflict on that patch)",
     },
     ApiAccess {
         group: "",
