@@ -173,6 +173,7 @@ impl App {
         }
         let server = serve(&self.serving, checks, Arc::new(registry)).await?;
 
+        provider.initialize(client.clone());
         let controllers = self.controllers(provider, client, metrics.clone())?;
         let task = match elector {
             None => tokio::spawn(async move {

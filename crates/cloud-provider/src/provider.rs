@@ -55,6 +55,12 @@ pub trait InstancesV2: Send + Sync {
 pub trait CloudProvider: Send + Sync {
     /// The name given to `--cloud-provider` (e.g. `sakuracloud`).
     fn provider_name(&self) -> &str;
+    /// Called once before the controllers start, with the Kubernetes client they use
+    /// (upstream `Initialize`), for providers that read objects of their own (e.g. a
+    /// certificate Secret). The default does nothing.
+    fn initialize(&self, client: kube::Client) {
+        let _ = client;
+    }
     /// Instances, for the cloud node and node lifecycle controllers.
     fn instances_v2(&self) -> Option<Arc<dyn InstancesV2>>;
     /// Load balancers, for the service controller.

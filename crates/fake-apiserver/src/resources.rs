@@ -165,6 +165,7 @@ pub fn default_resources() -> Vec<ResourceDef> {
                 "type",
             ]),
         ResourceDef::new("", "v1", "ConfigMap", "configmaps", true).with_short_names(&["cm"]),
+        ResourceDef::new("", "v1", "Secret", "secrets", true),
         ResourceDef::new("", "v1", "Endpoints", "endpoints", true).with_short_names(&["ep"]),
         ResourceDef::new("events.k8s.io", "v1", "Event", "events", true)
             .with_short_names(&["ev"])

@@ -48,6 +48,12 @@ impl CloudProvider for SakuraCloud {
         PROVIDER_NAME
     }
 
+    fn initialize(&self, client: kube::Client) {
+        if let Some(load_balancers) = &self.load_balancers {
+            load_balancers.set_kube_client(client);
+        }
+    }
+
     fn instances_v2(&self) -> Option<Arc<dyn InstancesV2>> {
         Some(self.instances.clone())
     }

@@ -8,6 +8,7 @@
 //! builds on them.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod cli;
 pub mod cloud;
 pub mod config;

@@ -402,6 +402,47 @@ fn access_set() -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
+/// The access a ClusterRole grants, checking there are no wildcards or duplicates.
+fn granted_by(role: ClusterRole) -> BTreeSet<(String, String, String)> {
+    let mut granted = BTreeSet::new();
+    for rule in role.rules.unwrap_or_default() {
+        for g in rule.api_groups.unwrap_or_default() {
+            for r in rule.resources.clone().unwrap_or_default() {
+                for v in &rule.verbs {
+                    assert!(
+                        granted.insert((g.clone(), r.clone(), v.clone())),
+                        "granted twice: {g} {r} {v}"
+                    );
+                }
+            }
+        }
+    }
+    granted
+}
+
+#[test]
+fn reading_certificate_secrets_is_granted_only_when_asked_for() {
+    let on = render_docs(json!({"enhancedLoadBalancer": {"certificateSecrets": true}}));
+    let role: ClusterRole = serde_json::from_value(one(&on, "ClusterRole").clone()).unwrap();
+    let granted = granted_by(role);
+    let mut expected = access_set();
+    let secret = sakura_ccm::access::CERTIFICATE_SECRET_ACCESS;
+    for v in secret.verbs {
+        expected.insert((
+            secret.group.to_owned(),
+            secret.resource.to_owned(),
+            (*v).to_owned(),
+        ));
+    }
+    assert_eq!(granted, expected);
+    let off = render_docs(json!({}));
+    let role: ClusterRole = serde_json::from_value(one(&off, "ClusterRole").clone()).unwrap();
+    assert!(
+        !granted_by(role).iter().any(|(_, r, _)| r == "secrets"),
+        "no Secrets by default"
+    );
+}
+
 #[test]
 fn cluster_role_grants_exactly_required_access() {
     let docs = manifest_docs();

@@ -121,6 +121,23 @@ async fn wait_item(cluster: &Cluster, uid: &str) -> ProxyLb {
     item_of(cluster, uid).await.unwrap()
 }
 
+/// Waits until the Service's Enhanced LB has real servers satisfying `check` (the controller
+/// may see the nodes' addresses a moment after the Service: a node-set update follows).
+async fn wait_servers(
+    cluster: &Cluster,
+    uid: &str,
+    check: impl Fn(&Vec<(Ipv4Addr, u16)>) -> bool,
+) -> ProxyLb {
+    let check = &check;
+    eventually("the expected real servers", CONVERGE, || async move {
+        item_of(cluster, uid)
+            .await
+            .is_some_and(|i| check(&servers(&i)))
+    })
+    .await;
+    item_of(cluster, uid).await.unwrap()
+}
+
 /// Real servers as (address, port), sorted.
 fn servers(item: &ProxyLb) -> Vec<(Ipv4Addr, u16)> {
     let mut out: Vec<(Ipv4Addr, u16)> = item
@@ -166,15 +183,13 @@ fn shared_segment_nodes_get_an_enhanced_load_balancer() {
         let cluster = start(&WORKERS).await;
         let uid = cluster.add_service("web", &[ENHANCED], &[80]);
         let ip = cluster.wait_for_ingress("web").await;
-        let item = wait_item(&cluster, &uid).await;
-
         let node_port = node_port(&cluster, "web", 80).await;
         let mut expected = Vec::new();
         for name in WORKERS {
             expected.push((external_ip(&cluster, name).await, node_port));
         }
         expected.sort();
-        assert_eq!(servers(&item), expected);
+        let item = wait_servers(&cluster, &uid, |s| *s == expected).await;
         assert_eq!(item.settings.bind_ports.len(), 1);
         assert_eq!(item.settings.bind_ports[0].port, 80);
         assert_eq!(item.settings.bind_ports[0].proxy_mode, ProxyMode::Tcp);
@@ -255,7 +270,7 @@ fn port_modes_and_lets_encrypt_from_request_to_certificate() {
             ]}),
         );
         cluster.wait_for_ingress("site").await;
-        let item = wait_item(&cluster, &uid).await;
+        let item = wait_servers(&cluster, &uid, |s| s.len() == 6).await;
         let modes: Vec<(u16, ProxyMode, bool, bool)> = item
             .settings
             .bind_ports
@@ -276,7 +291,6 @@ fn port_modes_and_lets_encrypt_from_request_to_certificate() {
                 (443, ProxyMode::Https, false, true)
             ]
         );
-        assert_eq!(servers(&item).len(), 6, "three nodes at two node ports");
         assert!(item.settings.lets_encrypt.enabled);
         assert_eq!(item.settings.lets_encrypt.common_name, "www.example.com");
 
@@ -299,6 +313,122 @@ fn port_modes_and_lets_encrypt_from_request_to_certificate() {
                 .count("PUT", "commonserviceitem/{id}/proxylb/letsencryptrenew"),
             1,
             "asked once"
+        );
+    })
+}
+
+/// A self-signed certificate and key (PEM) for `name`.
+fn certificate(name: &str) -> (String, String) {
+    let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// A `kubernetes.io/tls` Secret in `default` (created, or replaced).
+fn put_tls_secret(cluster: &Cluster, name: &str, common_name: &str) {
+    let (crt, key) = certificate(common_name);
+    let secret = k8s_openapi::api::core::v1::Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some("default".to_owned()),
+            ..Default::default()
+        },
+        type_: Some("kubernetes.io/tls".to_owned()),
+        data: Some(
+            [
+                (
+                    "tls.crt".to_owned(),
+                    k8s_openapi::ByteString(crt.into_bytes()),
+                ),
+                (
+                    "tls.key".to_owned(),
+                    k8s_openapi::ByteString(key.into_bytes()),
+                ),
+            ]
+            .into(),
+        ),
+        ..Default::default()
+    };
+    let body = serde_json::to_value(&secret).unwrap();
+    let store = cluster.api.store();
+    if store.get("secrets", Some("default"), name).is_ok() {
+        store
+            .replace(
+                "secrets",
+                Some("default"),
+                body,
+                fake_apiserver::Subresource::Main,
+            )
+            .unwrap();
+    } else {
+        store.create("secrets", Some("default"), body).unwrap();
+    }
+}
+
+/// An https port with the certificate of a TLS Secret: uploaded, and uploaded again when the
+/// Secret changes (a renewal); a missing Secret is a Warning saying what to do.
+#[test]
+fn a_tls_secret_is_uploaded_and_uploaded_again_when_it_changes() {
+    test_runtime::run_multi(async {
+        let cluster = start(&WORKERS[..1]).await;
+        put_tls_secret(&cluster, "web-tls", "a.example.com");
+        let uid = cluster.add_service(
+            "web",
+            &[
+                ENHANCED,
+                ("k8s.usacloud.jp/enhanced-lb-port-modes", "443=https"),
+                ("k8s.usacloud.jp/enhanced-lb-certificate-secret", "web-tls"),
+            ],
+            &[443],
+        );
+        cluster.wait_for_ingress("web").await;
+        let id = wait_item(&cluster, &uid).await.id;
+        let common_name = || async {
+            cluster
+                .cloud
+                .proxy_lb_certificates(id)
+                .await
+                .ok()
+                .and_then(|c| c.primary)
+                .map(|p| p.certificate_common_name)
+        };
+        eventually("the Secret's certificate is uploaded", CONVERGE, || async {
+            common_name().await.as_deref() == Some("a.example.com")
+        })
+        .await;
+        let note = cluster.wait_for_event("web", "CertificateReady").await;
+        assert!(note.contains("default/web-tls"), "{note}");
+
+        put_tls_secret(&cluster, "web-tls", "b.example.com");
+        eventually("the renewed certificate is uploaded", CONVERGE, || async {
+            common_name().await.as_deref() == Some("b.example.com")
+        })
+        .await;
+        let uploads = cluster
+            .sim
+            .handle()
+            .count("PUT", "commonserviceitem/{id}/proxylb/sslcertificate");
+        assert_eq!(uploads, 2, "one upload per certificate");
+
+        cluster.add_service(
+            "other",
+            &[
+                ENHANCED,
+                ("k8s.usacloud.jp/enhanced-lb-port-modes", "443=https"),
+                ("k8s.usacloud.jp/enhanced-lb-certificate-secret", "missing"),
+            ],
+            &[443],
+        );
+        let warning = cluster
+            .wait_for_event("other", "CertificateSecretUnusable")
+            .await;
+        assert!(
+            warning.contains("kubectl create secret tls missing"),
+            "{warning}"
         );
     })
 }
@@ -437,8 +567,7 @@ fn limits_and_bad_values_are_warnings_and_nodes_without_global_addresses_are_nam
             .wait_for_event("good", "NodesWithoutGlobalAddress")
             .await;
         assert!(without.contains("private-1"), "{without}");
-        let item = wait_item(&cluster, &good).await;
-        assert_eq!(servers(&item).len(), 2);
+        wait_servers(&cluster, &good, |s| s.len() == 2).await;
 
         assert_eq!(
             cluster.enhanced_load_balancers().await.len(),

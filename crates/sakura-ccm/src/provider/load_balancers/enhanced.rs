@@ -10,19 +10,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
-use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+use std::sync::{Arc, Mutex as StdMutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use cloud_provider::provider::{LoadBalancerOutcome, ProviderError, ProviderEvent};
-use k8s_openapi::api::core::v1::{LoadBalancerStatus, Node, Service};
-use sacloud::api::proxy_lb::{ProxyLb, ProxyLbCreate};
+use k8s_openapi::api::core::v1::{LoadBalancerStatus, Node, Secret as KubeSecret, Service};
+use kube::api::Api;
+use sacloud::api::proxy_lb::{ProxyLb, ProxyLbCertificate, ProxyLbCreate};
 use sacloud::{Client, Filter, Id};
 
 use super::enhanced_settings::{
     describe_enhanced, desired_enhanced, enhanced_settings_equal, enhanced_status, global_targets,
     immutable_enhanced_changes,
 };
-use super::{identity, service_ports, upsert};
+use super::{identity, service_ports, tls_secret, upsert};
 use crate::provider::annotations::{CertificateSource, ENHANCED_SOURCE_NETWORKS, EnhancedOptions};
 use crate::provider::errors::api_error;
 use crate::provider::listing::{Freshness, Listed, SharedListing};
@@ -36,6 +37,9 @@ use crate::provider::reasons;
 pub const VIP_MAX_AGE: Duration = Duration::from_secs(60);
 /// How often a certificate that Let's Encrypt is issuing is looked for by default.
 pub const DEFAULT_CERTIFICATE_POLL: Duration = Duration::from_secs(30);
+/// The least time between two looks at a certificate Secret (one Kubernetes GET each; the
+/// cloud is asked only when the Secret changed).
+pub const SECRET_RECHECK_MIN: Duration = Duration::from_millis(100);
 /// How long after asking Let's Encrypt without a certificate it is asked again.
 pub const LETS_ENCRYPT_RETRY: Duration = Duration::from_secs(600);
 
@@ -61,6 +65,19 @@ pub struct EnhancedLoadBalancers {
     vips: StdMutex<HashMap<Id, (Option<Ipv4Addr>, Instant)>>,
     /// Let's Encrypt progress by ID.
     certificates: StdMutex<HashMap<Id, Certificate>>,
+    /// Fingerprints of the Secret certificates in place, by ID.
+    uploaded: StdMutex<HashMap<Id, u64>>,
+    /// The Kubernetes client, for certificate Secrets (set by `initialize`).
+    kube: OnceLock<KubeClient>,
+}
+
+/// A Kubernetes client that can be part of a `Debug` struct.
+struct KubeClient(kube::Client);
+
+impl std::fmt::Debug for KubeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("kube::Client")
+    }
 }
 
 impl EnhancedLoadBalancers {
@@ -74,7 +91,14 @@ impl EnhancedLoadBalancers {
             items: SharedListing::new(super::appliance::DEFAULT_MAX_AGE),
             vips: StdMutex::new(HashMap::new()),
             certificates: StdMutex::new(HashMap::new()),
+            uploaded: StdMutex::new(HashMap::new()),
+            kube: OnceLock::new(),
         }
+    }
+
+    /// The Kubernetes client certificate Secrets are read with (the first one set stays).
+    pub fn set_kube_client(&self, client: kube::Client) {
+        let _ = self.kube.set(KubeClient(client));
     }
 
     /// How long one listing answers Services.
@@ -111,8 +135,9 @@ impl EnhancedLoadBalancers {
             .await
     }
 
-    /// This Service's Enhanced LBs (by tags; never one without this Service's UID tag), lowest
-    /// ID first.
+    /// This Service's Enhanced LBs (by tags; never one without this Service's UID tag), newest
+    /// (highest ID) first: after a plan change the item under the new ID is the one to follow,
+    /// should the old ID linger.
     fn ours<'a>(&self, items: &'a [ProxyLb], service: &ServiceIdentity) -> Vec<&'a ProxyLb> {
         let mut ours: Vec<&ProxyLb> = items
             .iter()
@@ -120,7 +145,7 @@ impl EnhancedLoadBalancers {
                 owned_by_tags(&i.name, &i.tags, self.cluster_id(), service) == Ownership::Ours
             })
             .collect();
-        ours.sort_by_key(|i| i.id);
+        ours.sort_by_key(|i| std::cmp::Reverse(i.id));
         ours
     }
 
@@ -141,7 +166,6 @@ impl EnhancedLoadBalancers {
     pub(super) async fn status(
         &self,
         service: &ServiceIdentity,
-        proxy_protocol: bool,
     ) -> Result<Option<LoadBalancerStatus>, ProviderError> {
         let Some(item) = self
             .find(service, Freshness::Within(self.poll_interval))
@@ -153,7 +177,7 @@ impl EnhancedLoadBalancers {
         Ok(Some(enhanced_status(
             vip,
             &item.status.fqdn,
-            proxy_protocol,
+            item.settings.proxy_protocol.enabled,
         )))
     }
 
@@ -195,9 +219,11 @@ impl EnhancedLoadBalancers {
                 )));
             }
         };
-        let recheck_after = self.certificate(&item, options, &mut events).await?;
+        let recheck_after = self
+            .certificate(&item, &identity.namespace, options, &mut events)
+            .await?;
         let vip = self.vip(&item).await?;
-        let status = enhanced_status(vip, &item.status.fqdn, options.proxy_protocol);
+        let status = enhanced_status(vip, &item.status.fqdn, item.settings.proxy_protocol.enabled);
         let annotations = BTreeMap::from([(
             ENHANCED_SOURCE_NETWORKS.to_owned(),
             Some(item.status.proxy_networks.join(",")).filter(|n| !n.is_empty()),
@@ -211,7 +237,7 @@ impl EnhancedLoadBalancers {
         })
     }
 
-    /// The Enhanced LB kept up to date: the lowest ID, with a Warning when there are several.
+    /// The Enhanced LB kept up to date: the newest, with a Warning when there are several.
     fn pick(
         &self,
         items: &[ProxyLb],
@@ -441,6 +467,7 @@ impl EnhancedLoadBalancers {
     async fn certificate(
         &self,
         item: &ProxyLb,
+        namespace: &str,
         options: &EnhancedOptions,
         events: &mut Vec<ProviderEvent>,
     ) -> Result<Option<Duration>, ProviderError> {
@@ -449,13 +476,7 @@ impl EnhancedLoadBalancers {
                 self.lets_encrypt(item, names, events).await
             }
             Some(CertificateSource::Secret(name)) => {
-                events.push(ProviderEvent::warning(
-                    reasons::CERTIFICATE_SECRET_UNUSABLE,
-                    format!(
-                        "the certificate Secret {name:?} is not uploaded: this version of the controller cannot read Secrets yet; use k8s.usacloud.jp/enhanced-lb-lets-encrypt, or upload the certificate in the control panel"
-                    ),
-                ));
-                Ok(None)
+                self.secret_certificate(item, namespace, name, events).await
             }
             None => Ok(None),
         }
@@ -554,6 +575,127 @@ impl EnhancedLoadBalancers {
         Ok(Some(self.certificate_poll))
     }
 
+    /// Uploads the certificate of a `kubernetes.io/tls` Secret when the load balancer does not
+    /// have it yet, and looks at the Secret again every certificate poll, so that a renewed
+    /// certificate (cert-manager) is uploaded again. Problems are Warnings; the load balancer
+    /// keeps serving.
+    async fn secret_certificate(
+        &self,
+        item: &ProxyLb,
+        namespace: &str,
+        name: &str,
+        events: &mut Vec<ProviderEvent>,
+    ) -> Result<Option<Duration>, ProviderError> {
+        let recheck = Some(self.certificate_poll.max(SECRET_RECHECK_MIN));
+        let Some(kube) = self.kube.get() else {
+            events.push(ProviderEvent::warning(
+                reasons::CERTIFICATE_SECRET_UNUSABLE,
+                format!("the Secret {namespace}/{name} cannot be read: this controller was started without a Kubernetes client"),
+            ));
+            return Ok(None);
+        };
+        let secrets: Api<KubeSecret> = Api::namespaced(kube.0.clone(), namespace);
+        let secret = match secrets.get(name).await {
+            Ok(secret) => secret,
+            Err(kube::Error::Api(status)) => {
+                events.push(ProviderEvent::warning(
+                    reasons::CERTIFICATE_SECRET_UNUSABLE,
+                    tls_secret::unreadable(status.code, namespace, name),
+                ));
+                return Ok(recheck);
+            }
+            Err(e) => {
+                return Err(ProviderError::other(format!(
+                    "reading the Secret {namespace}/{name}: {e}"
+                )));
+            }
+        };
+        let pair = match tls_secret::tls_pair(&secret) {
+            Ok(pair) => pair,
+            Err(problem) => {
+                events.push(ProviderEvent::warning(
+                    reasons::CERTIFICATE_SECRET_UNUSABLE,
+                    format!("the Secret {namespace}/{name} cannot be used: {problem}"),
+                ));
+                return Ok(recheck);
+            }
+        };
+        let fingerprint = pair.fingerprint();
+        if self
+            .uploaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&item.id)
+            == Some(&fingerprint)
+        {
+            return Ok(recheck);
+        }
+        let current = self
+            .client
+            .proxy_lb_certificates(item.id)
+            .await
+            .map_err(|e| {
+                api_error(
+                    &format!(
+                        "reading the certificates of Enhanced Load Balancer {}",
+                        item.id
+                    ),
+                    &e,
+                )
+            })?;
+        let already = current.primary.as_ref().is_some_and(|p| {
+            pair.same_certificate(&p.server_certificate, &p.intermediate_certificate)
+        });
+        if !already {
+            let primary = ProxyLbCertificate::new(
+                pair.server.clone(),
+                pair.intermediate.clone(),
+                pair.key.clone(),
+            );
+            let uploaded = self
+                .client
+                .set_proxy_lb_certificates(item.id, &primary, &[])
+                .await
+                .map_err(|e| {
+                    api_error(
+                        &format!(
+                            "uploading the certificate of Secret {namespace}/{name} to Enhanced Load Balancer {}",
+                            item.id
+                        ),
+                        &e,
+                    )
+                })?;
+            let described = uploaded
+                .primary
+                .as_ref()
+                .map(|p| {
+                    let end = p.certificate_end_date.trim();
+                    format!(
+                        " (common name {}{})",
+                        p.certificate_common_name.trim(),
+                        if end.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", valid until {end}")
+                        }
+                    )
+                })
+                .unwrap_or_default();
+            events.push(ProviderEvent::normal(
+                reasons::CERTIFICATE_READY,
+                format!(
+                    "uploaded the certificate of Secret {namespace}/{name}{described} to Enhanced Load Balancer {}",
+                    item.id
+                ),
+            ));
+        }
+        self.uploaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(item.id, fingerprint);
+        Ok(recheck)
+    }
+
     fn set_certificate(&self, id: Id, state: Certificate) {
         self.certificates
             .lock()
@@ -568,6 +710,10 @@ impl EnhancedLoadBalancers {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&id);
         self.certificates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+        self.uploaded
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&id);

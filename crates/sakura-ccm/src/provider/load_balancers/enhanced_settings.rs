@@ -364,7 +364,7 @@ pub fn immutable_enhanced_changes(
     Some(ProviderEvent::warning(
         reasons::IMMUTABLE_SETTING_CHANGED,
         format!(
-            "Enhanced Load Balancer {} (ID {}) keeps its current settings: {} cannot change in place; delete and re-create the Service to get a new one",
+            "Enhanced Load Balancer {} (ID {}) keeps {}: fixed at creation, it cannot change in place (the other settings are still applied); delete and re-create the Service to get a new one",
             item.name,
             item.id,
             changes.join(", ")

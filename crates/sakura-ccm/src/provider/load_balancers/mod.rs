@@ -10,6 +10,7 @@
 pub mod appliance;
 pub mod enhanced;
 pub mod enhanced_settings;
+pub mod tls_secret;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -77,6 +78,11 @@ impl SakuraLoadBalancers {
     pub fn with_defaults(mut self, defaults: BTreeMap<String, String>) -> Self {
         self.defaults = defaults;
         self
+    }
+
+    /// The Kubernetes client certificate Secrets are read with.
+    pub fn set_kube_client(&self, client: kube::Client) {
+        self.enhanced.set_kube_client(client);
     }
 
     fn requested(&self, service: &Service) -> Result<Requested, ProviderError> {
@@ -151,7 +157,7 @@ impl SakuraLoadBalancers {
             Other::Enhanced(id) => (
                 "an Enhanced Load Balancer",
                 id,
-                self.enhanced.status(identity, false).await?,
+                self.enhanced.status(identity).await?,
             ),
             Other::Appliance(id) => (
                 "a load-balancer appliance",
@@ -177,12 +183,9 @@ impl SakuraLoadBalancers {
     async fn status(&self, service: &Service) -> Result<Option<LoadBalancerStatus>, ProviderError> {
         let identity = identity(service)?;
         // The kind asked for first; the other if the Service has that one.
-        let (enhanced_first, proxy_protocol) = match self.requested(service) {
-            Ok(Requested::Enhanced(o)) => (true, o.proxy_protocol),
-            _ => (false, false),
-        };
+        let enhanced_first = matches!(self.requested(service), Ok(Requested::Enhanced(_)));
         if enhanced_first {
-            if let Some(status) = self.enhanced.status(&identity, proxy_protocol).await? {
+            if let Some(status) = self.enhanced.status(&identity).await? {
                 return Ok(Some(status));
             }
             return self.appliances.status(&identity).await;
@@ -190,7 +193,7 @@ impl SakuraLoadBalancers {
         if let Some(status) = self.appliances.status(&identity).await? {
             return Ok(Some(status));
         }
-        self.enhanced.status(&identity, proxy_protocol).await
+        self.enhanced.status(&identity).await
     }
 
     async fn delete(&self, service: &Service) -> Result<(), ProviderError> {
