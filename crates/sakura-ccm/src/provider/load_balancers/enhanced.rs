@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use cloud_provider::provider::{LoadBalancerOutcome, ProviderError, ProviderEvent};
 use k8s_openapi::api::core::v1::{LoadBalancerStatus, Node, Secret as KubeSecret, Service};
 use kube::api::Api;
-use sacloud::api::proxy_lb::{ProxyLb, ProxyLbCertificate, ProxyLbCreate};
+use sacloud::api::proxy_lb::{ProxyLb, ProxyLbCertificate, ProxyLbCertificates, ProxyLbCreate};
 use sacloud::{Client, Filter, Id};
 
 use super::enhanced_settings::{
@@ -501,19 +501,7 @@ impl EnhancedLoadBalancers {
             Some(Certificate::Requested { names: asked, at }) if asked == names => Some(at),
             _ => None,
         };
-        let current = self
-            .client
-            .proxy_lb_certificates(item.id)
-            .await
-            .map_err(|e| {
-                api_error(
-                    &format!(
-                        "reading the certificates of Enhanced Load Balancer {}",
-                        item.id
-                    ),
-                    &e,
-                )
-            })?;
+        let current = self.certificates_of(item.id).await?;
         let primary = current.primary.as_ref();
         let common_name = primary
             .map(|p| p.certificate_common_name.trim().to_ascii_lowercase())
@@ -630,19 +618,7 @@ impl EnhancedLoadBalancers {
         {
             return Ok(recheck);
         }
-        let current = self
-            .client
-            .proxy_lb_certificates(item.id)
-            .await
-            .map_err(|e| {
-                api_error(
-                    &format!(
-                        "reading the certificates of Enhanced Load Balancer {}",
-                        item.id
-                    ),
-                    &e,
-                )
-            })?;
+        let current = self.certificates_of(item.id).await?;
         let already = current.primary.as_ref().is_some_and(|p| {
             pair.same_certificate(&p.server_certificate, &p.intermediate_certificate)
         });
@@ -694,6 +670,15 @@ impl EnhancedLoadBalancers {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(item.id, fingerprint);
         Ok(recheck)
+    }
+
+    async fn certificates_of(&self, id: Id) -> Result<ProxyLbCertificates, ProviderError> {
+        self.client.proxy_lb_certificates(id).await.map_err(|e| {
+            api_error(
+                &format!("reading the certificates of Enhanced Load Balancer {id}"),
+                &e,
+            )
+        })
     }
 
     fn set_certificate(&self, id: Id, state: Certificate) {
