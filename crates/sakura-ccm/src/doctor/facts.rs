@@ -14,8 +14,14 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBind
 use k8s_openapi::jiff::Timestamp;
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::api::{Api, ListParams};
+use std::collections::BTreeMap;
+
+use sacloud::api::proxy_lb::{ProxyLb, ProxyLbHealth, ProxyMode};
 use sacloud::api::zone::ZoneInfo;
 use sacloud::{AuthStatus, Filter, Internet, LoadBalancer, Server, Switch, Zone};
+
+use super::DoctorOptions;
+use super::checks::of_this_cluster;
 
 /// The namespace and name of kube-proxy's ConfigMap (kubeadm's).
 pub const KUBE_PROXY_CONFIGMAP: (&str, &str) = ("kube-system", "kube-proxy");
@@ -51,6 +57,28 @@ pub struct Inventory {
     pub load_balancers: Vec<LoadBalancer>,
 }
 
+/// The certificate an Enhanced Load Balancer serves, as far as the checks need it (never its
+/// key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// The subject's common name.
+    pub common_name: String,
+    /// Its expiry, in the API's format.
+    pub end_date: String,
+}
+
+/// An Enhanced Load Balancer of this cluster and what was read about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnhancedItem {
+    /// The item.
+    pub item: ProxyLb,
+    /// `GET commonserviceitem/{id}/health`: its VIP and each real server's health.
+    pub health: Result<ProxyLbHealth, ApiFailure>,
+    /// `GET commonserviceitem/{id}/proxylb/sslcertificate`, read only when it has Let's
+    /// Encrypt on or an `https` port: the primary certificate (`None`: it has none).
+    pub certificate: Option<Result<Option<CertificateInfo>, ApiFailure>>,
+}
+
 /// The SAKURA Cloud side.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloudFacts {
@@ -60,12 +88,18 @@ pub struct CloudFacts {
     pub cluster_id: Option<String>,
     /// Whether the controller manages load balancers (`SAKURACLOUD_DISABLE_LOAD_BALANCER`).
     pub load_balancers: bool,
+    /// The controller's cluster-wide annotation defaults (`SAKURACLOUD_LOAD_BALANCERS_*`,
+    /// `loadBalancerDefaults`), by annotation.
+    pub load_balancer_defaults: BTreeMap<String, String>,
     /// `GET auth-status`.
     pub auth: Result<AuthStatus, ApiFailure>,
     /// `GET zone/{id}`; `None` when the credentials were refused (not asked).
     pub zone_info: Option<Result<ZoneInfo, ApiFailure>>,
     /// The listings; `None` when the credentials were refused (not asked).
     pub inventory: Option<Result<Inventory, ApiFailure>>,
+    /// The account's Enhanced Load Balancers of this cluster (by their tags); `None` when the
+    /// credentials were refused or load balancers are off (not asked).
+    pub enhanced: Option<Result<Vec<EnhancedItem>, ApiFailure>>,
 }
 
 /// A Kubernetes read that failed.
@@ -153,34 +187,100 @@ pub struct Facts {
 
 /// Reads the account: auth-status first; when the API refuses the credentials nothing else is
 /// asked (every other call would fail the same way).
-pub async fn gather_cloud(
-    client: &sacloud::Client,
-    cluster_id: Option<String>,
-    load_balancers: bool,
-) -> CloudFacts {
+pub async fn gather_cloud(client: &sacloud::Client, options: &DoctorOptions) -> CloudFacts {
     let zone = client.config().zone;
+    let cluster_id = options.cluster_id.clone();
     let auth = client
         .auth_status()
         .await
         .map_err(|e| ApiFailure::of("GET auth-status", &e));
-    let refused = matches!(&auth, Err(f) if f.status.is_some());
-    let (zone_info, inventory) = if refused || auth.is_err() {
-        (None, None)
+    let (zone_info, inventory, enhanced) = if auth.is_err() {
+        (None, None, None)
     } else {
         let zone_info = client
             .read_zone(sacloud::Id(zone.id()))
             .await
             .map_err(|e| ApiFailure::of(&format!("GET zone/{}", zone.id()), &e));
-        (Some(zone_info), Some(inventory(client).await))
+        let (inventory, enhanced) = tokio::join!(inventory(client), async {
+            if options.load_balancers {
+                Some(enhanced_items(client, cluster_id.as_deref()).await)
+            } else {
+                None
+            }
+        });
+        (Some(zone_info), Some(inventory), enhanced)
     };
     CloudFacts {
         zone,
         cluster_id,
-        load_balancers,
+        load_balancers: options.load_balancers,
+        load_balancer_defaults: options.load_balancer_defaults.clone(),
         auth,
         zone_info,
         inventory,
+        enhanced,
     }
+}
+
+/// The Enhanced LBs of this cluster (every one of the account is listed, at zone `is1a`), each
+/// with its health and, when it serves `https` or has Let's Encrypt on, its certificate.
+async fn enhanced_items(
+    client: &sacloud::Client,
+    cluster_id: Option<&str>,
+) -> Result<Vec<EnhancedItem>, ApiFailure> {
+    let items = client
+        .find_proxy_lbs(&Filter::new())
+        .await
+        .map_err(|e| ApiFailure::of("listing Enhanced Load Balancers", &e))?;
+    let mut out = Vec::new();
+    for item in items
+        .into_iter()
+        .filter(|i| of_this_cluster(&i.tags, cluster_id))
+    {
+        let health = client.proxy_lb_health(item.id).await.map_err(|e| {
+            ApiFailure::of(
+                &format!("reading the health of Enhanced Load Balancer {}", item.id),
+                &e,
+            )
+        });
+        let wants_certificate = item.settings.lets_encrypt.enabled
+            || item
+                .settings
+                .bind_ports
+                .iter()
+                .any(|b| b.proxy_mode == ProxyMode::Https);
+        let certificate = if wants_certificate {
+            Some(
+                client
+                    .proxy_lb_certificates(item.id)
+                    .await
+                    .map(|c| {
+                        c.primary.map(|p| CertificateInfo {
+                            common_name: p.certificate_common_name.trim().to_owned(),
+                            end_date: p.certificate_end_date.trim().to_owned(),
+                        })
+                    })
+                    .map_err(|e| {
+                        ApiFailure::of(
+                            &format!(
+                                "reading the certificates of Enhanced Load Balancer {}",
+                                item.id
+                            ),
+                            &e,
+                        )
+                    }),
+            )
+        } else {
+            None
+        };
+        out.push(EnhancedItem {
+            item,
+            health,
+            certificate,
+        });
+    }
+    out.sort_by_key(|i| i.item.id);
+    Ok(out)
 }
 
 async fn inventory(client: &sacloud::Client) -> Result<Inventory, ApiFailure> {

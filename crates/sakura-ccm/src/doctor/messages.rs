@@ -5,6 +5,13 @@
 
 use std::fmt::Write as _;
 
+mod enhanced;
+
+pub use enhanced::{
+    CertificateGap, DownServer, EnhancedMessage, ItemRef, MissingCertificate, NodeWithoutGlobal,
+    RealServerOverflow, UnhealthyItem,
+};
+
 /// The language of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -282,10 +289,13 @@ pub enum Message {
     },
     /// No cluster server is only on the shared segment.
     SharedSegmentOk,
-    /// Servers of Nodes connected only to the shared segment.
+    /// Servers of Nodes connected only to the shared segment, while Services use (or would
+    /// use) the load-balancer appliance.
     SharedSegmentOnly {
         /// The Nodes and servers.
         servers: Vec<NodeServer>,
+        /// The LoadBalancer Services that ask for the appliance (`namespace/name`).
+        appliance_services: Vec<String>,
     },
 
     // ---- nodes ----
@@ -470,6 +480,10 @@ pub enum Message {
         /// The appliances.
         appliances: Vec<ApplianceRef>,
     },
+
+    // ---- Enhanced Load Balancers ----
+    /// A verdict about Enhanced Load Balancers (its words are in `messages/enhanced.rs`).
+    Enhanced(EnhancedMessage),
 }
 
 fn list(items: &[String]) -> String {
@@ -522,6 +536,15 @@ fn t(title: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>
 }
 
 const UNINIT: &str = cloud_provider::labels::TAINT_UNINITIALIZED;
+const LOAD_BALANCER_TYPE: &str = crate::provider::annotations::LOAD_BALANCER_TYPE;
+
+/// The environment variable making `enhanced` every Service's default type, set.
+fn enhanced_default() -> String {
+    format!(
+        "{}=enhanced",
+        crate::provider::annotations::defaults::env_name(LOAD_BALANCER_TYPE)
+    )
+}
 const SYSCTLS: &str = "net.ipv4.conf.all.arp_ignore=1 and net.ipv4.conf.all.arp_announce=2";
 const SYSCTLS_JA: &str = "net.ipv4.conf.all.arp_ignore=1 と net.ipv4.conf.all.arp_announce=2";
 
@@ -644,7 +667,9 @@ impl Message {
                         list(near_misses)
                     )
                 },
-                "add the tag @k8s to the switch+router the nodes' global addresses come from (or to their switch); the shared segment is not supported",
+                format!(
+                    "add the tag @k8s to the switch+router the nodes' global addresses come from (or to their switch); or use {LOAD_BALANCER_TYPE}: enhanced, which needs no @k8s network"
+                ),
             ),
             NetworkUnambiguous => t(
                 "The @k8s network is unambiguous",
@@ -686,12 +711,26 @@ impl Message {
                 "",
                 "",
             ),
-            SharedSegmentOnly { servers } => t(
+            SharedSegmentOnly {
+                servers,
+                appliance_services,
+            } => t(
                 "Nodes' servers are connected only to the shared segment",
-                lines(servers.iter().map(|s| {
-                    format!("{}: server {:?} (ID {})", s.node, s.server, s.id)
-                })),
-                "the shared segment (共有セグメント) is not supported for load balancers: connect the servers to a switch+router (or a switch) tagged @k8s",
+                lines(
+                    servers
+                        .iter()
+                        .map(|s| format!("{}: server {:?} (ID {})", s.node, s.server, s.id))
+                        .chain((!appliance_services.is_empty()).then(|| {
+                            format!(
+                                "Services using the load-balancer appliance: {}",
+                                list(appliance_services)
+                            )
+                        })),
+                ),
+                format!(
+                    "the load-balancer appliance (types internet and switch) does not work on the shared segment (共有セグメント): connect the servers to a switch+router (or a switch) tagged @k8s, or use {LOAD_BALANCER_TYPE}: enhanced (for every Service: {})",
+                    enhanced_default()
+                ),
             ),
             NodesMatched { count, by_ip } => t(
                 if by_ip.is_empty() {
@@ -1008,6 +1047,7 @@ impl Message {
                 })),
                 "delete the failed appliance (the controller creates a new one), or contact SAKURA support if it keeps failing",
             ),
+            Enhanced(m) => m.en(),
         }
     }
 
@@ -1121,7 +1161,9 @@ impl Message {
                         list(near_misses)
                     )
                 },
-                "ノードのグローバルアドレスがあるスイッチ+ルータ(またはそのスイッチ)に @k8s タグを付けてください。共有セグメントはサポートしていません",
+                format!(
+                    "ノードのグローバルアドレスがあるスイッチ+ルータ(またはそのスイッチ)に @k8s タグを付けてください。または @k8s ネットワークの要らない {LOAD_BALANCER_TYPE}: enhanced を使ってください"
+                ),
             ),
             NetworkUnambiguous => t(
                 "@k8s ネットワークは一意に決まります",
@@ -1154,12 +1196,26 @@ impl Message {
                 "",
                 "",
             ),
-            SharedSegmentOnly { servers } => t(
+            SharedSegmentOnly {
+                servers,
+                appliance_services,
+            } => t(
                 "共有セグメントだけに接続された Node のサーバがあります",
-                lines(servers.iter().map(|s| {
-                    format!("{}: サーバ {:?} (ID {})", s.node, s.server, s.id)
-                })),
-                "共有セグメントはロードバランサでサポートされていません。サーバを @k8s タグの付いたスイッチ+ルータ(またはスイッチ)に接続してください",
+                lines(
+                    servers
+                        .iter()
+                        .map(|s| format!("{}: サーバ {:?} (ID {})", s.node, s.server, s.id))
+                        .chain((!appliance_services.is_empty()).then(|| {
+                            format!(
+                                "ロードバランサアプライアンスを使う Service: {}",
+                                list(appliance_services)
+                            )
+                        })),
+                ),
+                format!(
+                    "ロードバランサアプライアンス(タイプ internet と switch)は共有セグメントでは動きません。サーバを @k8s タグの付いたスイッチ+ルータ(またはスイッチ)に接続するか、{LOAD_BALANCER_TYPE}: enhanced を使ってください(すべての Service に: {})",
+                    enhanced_default()
+                ),
             ),
             NodesMatched { count, by_ip } => t(
                 if by_ip.is_empty() {
@@ -1464,6 +1520,7 @@ impl Message {
                 })),
                 "失敗したアプライアンスを削除してください(コントローラが作り直します)。繰り返す場合はさくらのサポートに連絡してください",
             ),
+            Enhanced(m) => m.ja(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod checks;
 pub mod facts;
 pub mod messages;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -79,6 +80,10 @@ pub struct DoctorOptions {
     pub cluster_id: Option<String>,
     /// Whether it manages load balancers.
     pub load_balancers: bool,
+    /// Its cluster-wide annotation defaults (`SAKURACLOUD_LOAD_BALANCERS_*`, the cloud-config's
+    /// `loadBalancerDefaults`), by annotation: a Service's type is judged as the controller
+    /// judges it.
+    pub load_balancer_defaults: BTreeMap<String, String>,
 }
 
 impl Default for DoctorOptions {
@@ -88,6 +93,7 @@ impl Default for DoctorOptions {
             lease_name: "cloud-controller-manager".to_owned(),
             cluster_id: None,
             load_balancers: true,
+            load_balancer_defaults: BTreeMap::new(),
         }
     }
 }
@@ -179,7 +185,7 @@ impl Report {
 /// list on Kubernetes.
 pub async fn run(cloud: &sacloud::Client, kube: &kube::Client, options: &DoctorOptions) -> Report {
     let (cloud_facts, cluster_facts) = tokio::join!(
-        facts::gather_cloud(cloud, options.cluster_id.clone(), options.load_balancers),
+        facts::gather_cloud(cloud, options),
         facts::gather_cluster(kube, &options.namespace, &options.lease_name),
     );
     Report::from_facts(&facts::Facts {
@@ -253,6 +259,7 @@ pub async fn run_command(args: &DoctorArgs, out: &mut impl Write) -> std::io::Re
                 lease_name: args.lease_name.clone(),
                 cluster_id: args.cluster_id.clone().or(config.cluster_id),
                 load_balancers: !config.disable_load_balancer,
+                load_balancer_defaults: config.load_balancer_defaults,
             };
             run(&cloud, &kube, &options).await
         }

@@ -11,7 +11,7 @@ use sacloud::{Internet, LoadBalancer, Server, Switch};
 use serde_json::{Value, json};
 
 use super::{Finding, FoundWorkload, Status, controller_workload};
-use crate::doctor::facts::{ClusterFacts, Inventory, KubeFailure, Rbac, Workloads};
+use crate::doctor::facts::{ClusterFacts, EnhancedItem, Inventory, KubeFailure, Rbac, Workloads};
 
 pub(super) fn from<T: k8s_openapi::serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).unwrap()
@@ -82,6 +82,55 @@ pub(super) fn lb_service(name: &str, ports: &[i32], annotations: Value, ingress:
         "spec": {"type": "LoadBalancer", "ports": ports},
         "status": status
     }))
+}
+
+/// A Service of `load-balancer-type: enhanced` with node ports (30000 + port), ports named
+/// `p<port>`, and `annotations` besides the type.
+pub(super) fn enhanced_service(name: &str, ports: &[i32], annotations: Value) -> Service {
+    let ports: Vec<Value> = ports
+        .iter()
+        .map(|p| json!({"name": format!("p{p}"), "port": p, "protocol": "TCP", "nodePort": 30000 + p}))
+        .collect();
+    let mut all = json!({"k8s.usacloud.jp/load-balancer-type": "enhanced"});
+    if let (Some(all), Some(extra)) = (all.as_object_mut(), annotations.as_object()) {
+        all.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    from(json!({
+        "metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}"), "annotations": all},
+        "spec": {"type": "LoadBalancer", "ports": ports},
+        "status": {"loadBalancer": {"ingress": [{"ip": "198.19.0.5"}]}}
+    }))
+}
+
+/// An initialized Node whose global address (`ExternalIP`) is `ip`.
+pub(super) fn global_node(name: &str, ip: &str) -> Node {
+    from(json!({
+        "metadata": {"name": name, "creationTimestamp": "2025-06-01T10:00:00Z"},
+        "spec": {"providerID": "sakuracloud://1"},
+        "status": {"addresses": [
+            {"type": "InternalIP", "address": ip},
+            {"type": "ExternalIP", "address": ip}
+        ]}
+    }))
+}
+
+/// The Enhanced LB of this cluster (`c1`) for the Service `service` (UID `uid-<service>`), its
+/// health reporting `servers` as (address, port, status), VIP 198.19.0.5; no certificate read.
+pub(super) fn proxy_lb_item(id: u64, service: &str, servers: &[(&str, u16, &str)]) -> EnhancedItem {
+    let health: Vec<Value> = servers
+        .iter()
+        .map(|(ip, port, status)| json!({"IPAddress": ip, "Port": port.to_string(), "Status": status}))
+        .collect();
+    EnhancedItem {
+        item: from(json!({
+            "ID": id, "Name": format!("a{service}"),
+            "Tags": ["@k8s", "@k8s.ClusterID=c1", format!("@k8s.Service={service}"),
+                     format!("@k8s.ServiceUID=uid-{service}")],
+            "Settings": {"ProxyLB": {}}, "Status": {"Region": "is1"}
+        })),
+        health: Ok(from(json!({"CurrentVIP": "198.19.0.5", "Servers": health}))),
+        certificate: None,
+    }
 }
 
 pub(super) fn appliance(id: u64, tags: &[&str], availability: &str) -> LoadBalancer {

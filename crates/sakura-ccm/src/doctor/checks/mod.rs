@@ -10,10 +10,14 @@
 //!
 //! One file per area: `cloud` (the API key, its permission, the zone), `network` (the tagged
 //! routers and switches, the shared segment, kube-proxy), `nodes` (Nodes and their servers),
-//! `controller` (its workload, tolerations, leader Lease and RBAC) and `services` (LoadBalancer
-//! Services and their appliances); their checks are re-exported here. This file holds what they
-//! share: the check [`ids`] and the report order, the verdict types, [`run_checks`] (which
-//! checks run on which facts), and the helpers several areas use.
+//! `controller` (its workload, tolerations, leader Lease and RBAC), `services` (LoadBalancer
+//! Services and their appliances) and `enhanced` (Services of `load-balancer-type: enhanced`
+//! and their Enhanced Load Balancers); their checks are re-exported here. This file holds what
+//! they share: the check [`ids`] and the report order, the verdict types, [`run_checks`]
+//! (which checks run on which facts), which kind of load balancer each Service asks for
+//! ([`ServiceKinds`], with the controller's defaults), and the helpers several areas use.
+
+use std::collections::BTreeMap;
 
 use cloud_provider::service::predicates::wants_load_balancer;
 use k8s_openapi::api::core::v1::{Node, Service};
@@ -23,10 +27,17 @@ use sacloud::Server;
 
 use super::facts::Facts;
 use super::messages::{Message, NodeServer};
+use crate::provider::annotations::{
+    EnhancedOptions, LoadBalancerOptions, Requested, parse_service_with_defaults,
+};
 use crate::provider::instances::{Match, MatchError, match_node_object};
+use crate::provider::naming::{
+    TAG_CLUSTER_ID_PREFIX, TAG_K8S, TAG_SERVICE_PREFIX, TAG_SERVICE_UID_PREFIX, cluster_tag,
+};
 
 mod cloud;
 mod controller;
+mod enhanced;
 #[cfg(test)]
 mod fixtures;
 mod network;
@@ -36,6 +47,10 @@ mod services;
 pub use cloud::{credentials, permission, zone_check};
 pub use controller::{
     BINARY_NAME, ControllerWorkload, FoundWorkload, controller_workload, leader, rbac, tolerations,
+};
+pub use enhanced::{
+    EnhancedService, certificate, enhanced_checks, global_address, health, https, plan_services,
+    ports, real_servers,
 };
 pub use network::{kube_proxy, network, network_ambiguity, shared_segment, tagged_networks};
 pub use nodes::{
@@ -95,9 +110,21 @@ pub mod ids {
     pub const SERVICES_LEAKED: &str = "services.leaked";
     /// Appliances of this cluster that failed.
     pub const SERVICES_FAILED: &str = "services.failed";
+    /// Nodes without a global address, left out of Enhanced LBs.
+    pub const ENHANCED_GLOBAL_ADDRESS: &str = "enhanced.global_address";
+    /// `enhanced` Services with more TCP ports than an Enhanced LB serves.
+    pub const ENHANCED_PORTS: &str = "enhanced.ports";
+    /// Nodes × ports over the Enhanced LB's real-server limit.
+    pub const ENHANCED_REAL_SERVERS: &str = "enhanced.real_servers";
+    /// `https` ports without a certificate source.
+    pub const ENHANCED_HTTPS: &str = "enhanced.https";
+    /// Enhanced LBs without the certificate their Service asks for.
+    pub const ENHANCED_CERTIFICATE: &str = "enhanced.certificate";
+    /// Real servers of Enhanced LBs failing the health check.
+    pub const ENHANCED_HEALTH: &str = "enhanced.health";
 
     /// Every check ID, in report order.
-    pub const ALL: [&str; 24] = [
+    pub const ALL: [&str; 30] = [
         CLOUD_CONFIG,
         CLUSTER_CONFIG,
         CLOUD_CREDENTIALS,
@@ -122,6 +149,23 @@ pub mod ids {
         SERVICES_LIMITS,
         SERVICES_LEAKED,
         SERVICES_FAILED,
+        ENHANCED_GLOBAL_ADDRESS,
+        ENHANCED_PORTS,
+        ENHANCED_REAL_SERVERS,
+        ENHANCED_HTTPS,
+        ENHANCED_CERTIFICATE,
+        ENHANCED_HEALTH,
+    ];
+
+    /// The checks of Enhanced Load Balancers: they run only when a LoadBalancer Service asks
+    /// for `load-balancer-type: enhanced` (by annotation or the cluster default).
+    pub const ENHANCED: [&str; 6] = [
+        ENHANCED_GLOBAL_ADDRESS,
+        ENHANCED_PORTS,
+        ENHANCED_REAL_SERVERS,
+        ENHANCED_HTTPS,
+        ENHANCED_CERTIFICATE,
+        ENHANCED_HEALTH,
     ];
 }
 
@@ -205,10 +249,11 @@ pub fn run_checks(facts: &Facts) -> Vec<Finding> {
     };
     let core = cluster.core.as_ref().ok();
     let services: &[Service] = core.map(|c| c.services.as_slice()).unwrap_or_default();
+    let kinds = ServiceKinds::of(services, &cloud.load_balancer_defaults);
     if let Some(inv) = inventory {
-        out.push(network(inv, cloud.load_balancers));
+        out.push(network(inv, cloud.load_balancers, kinds.appliance_needed()));
         if core.is_some() {
-            out.push(network_ambiguity(inv, services));
+            out.push(network_ambiguity(inv, &kinds.appliance));
         }
     }
     out.push(match &cluster.core {
@@ -233,7 +278,7 @@ pub fn run_checks(facts: &Facts) -> Vec<Finding> {
     if let Some(core) = core {
         if let Some(inv) = inventory {
             let matches = match_nodes(&core.nodes, &inv.servers);
-            out.push(shared_segment(&matches));
+            out.push(shared_segment(&matches, &kinds));
             out.push(unmatched(&matches));
             out.push(duplicate_names(&core.nodes, &inv.servers));
             out.push(uninitialized(
@@ -242,13 +287,14 @@ pub fn run_checks(facts: &Facts) -> Vec<Finding> {
                 controller_running,
                 cluster.now,
             ));
-            if cloud.load_balancers {
+            // Only the appliance needs the Nodes in a tagged network.
+            if cloud.load_balancers && kinds.appliance_needed() {
                 out.extend(node_network(inv, &matches));
             }
         }
         out.push(kubelets_external(&core.nodes));
     }
-    out.push(kube_proxy(&cluster.kube_proxy));
+    out.push(kube_proxy(&cluster.kube_proxy, kinds.appliance_needed()));
     out.extend(controller.findings.iter().cloned());
     if let Some(found) = &controller.found {
         out.push(tolerations(found));
@@ -267,7 +313,19 @@ pub fn run_checks(facts: &Facts) -> Vec<Finding> {
                 core,
                 cluster.warnings.as_ref().ok().map(Vec::as_slice),
             ));
-            out.push(limits(core));
+            let appliance_services: Vec<&Service> =
+                kinds.appliance.iter().map(|(s, _)| *s).collect();
+            out.push(limits(&appliance_services, &core.nodes));
+            if !kinds.enhanced.is_empty() {
+                let matches = inventory.map(|inv| match_nodes(&core.nodes, &inv.servers));
+                out.extend(enhanced_checks(
+                    &kinds,
+                    &core.nodes,
+                    matches.as_deref(),
+                    cloud.enhanced.as_ref(),
+                    cloud.cluster_id.as_deref(),
+                ));
+            }
             if let Some(inv) = inventory {
                 out.push(leaked(
                     &inv.load_balancers,
@@ -289,6 +347,69 @@ pub fn run_checks(facts: &Facts) -> Vec<Finding> {
 }
 
 // ---------------------------------------------------------------- shared by the areas
+
+/// The LoadBalancer Services by the kind of load balancer they ask for, read as the controller
+/// reads them ([`parse_service_with_defaults`] with its cluster-wide defaults). Services whose
+/// annotations are invalid ask for nothing (the controller reports `InvalidAnnotation`).
+#[derive(Debug)]
+pub struct ServiceKinds<'a> {
+    /// Services of type `internet` or `switch`, by `namespace/name`.
+    pub appliance: Vec<(&'a Service, LoadBalancerOptions)>,
+    /// Services of type `enhanced`, by `namespace/name`.
+    pub enhanced: Vec<(&'a Service, EnhancedOptions)>,
+    /// Whether a Service without the annotation gets an Enhanced LB (the cluster default).
+    pub default_enhanced: bool,
+}
+
+impl<'a> ServiceKinds<'a> {
+    /// The kinds `services` ask for with the controller's `defaults`.
+    pub fn of(services: &'a [Service], defaults: &BTreeMap<String, String>) -> Self {
+        let default_enhanced = matches!(
+            parse_service_with_defaults(&Service::default(), defaults),
+            Ok(Requested::Enhanced(_))
+        );
+        let mut kinds = Self {
+            appliance: Vec::new(),
+            enhanced: Vec::new(),
+            default_enhanced,
+        };
+        for svc in lb_services(services) {
+            match parse_service_with_defaults(svc, defaults) {
+                Ok(Requested::Appliance(o)) => kinds.appliance.push((svc, o)),
+                Ok(Requested::Enhanced(o)) => kinds.enhanced.push((svc, o)),
+                Err(_) => {}
+            }
+        }
+        kinds
+    }
+
+    /// Whether the cluster needs what the appliance needs (a tagged network, Nodes in it, not
+    /// the shared segment): a Service asks for one, or no Service asks for anything and the
+    /// default is an appliance type.
+    pub fn appliance_needed(&self) -> bool {
+        !self.appliance.is_empty() || (self.enhanced.is_empty() && !self.default_enhanced)
+    }
+}
+
+/// Whether a load balancer (appliance or Enhanced LB) with these tags is one a CCM created for
+/// this cluster: `@k8s`, exactly this cluster's tag (none when no cluster ID is configured),
+/// and a Service tag or UID tag.
+pub fn of_this_cluster(tags: &[String], cluster_id: Option<&str>) -> bool {
+    let cluster_tags: Vec<&String> = tags
+        .iter()
+        .filter(|t| t.starts_with(TAG_CLUSTER_ID_PREFIX))
+        .collect();
+    let expected = cluster_id.filter(|c| !c.is_empty()).map(cluster_tag);
+    let cluster_ok = match &expected {
+        Some(tag) => cluster_tags.len() == 1 && cluster_tags[0] == tag,
+        None => cluster_tags.is_empty(),
+    };
+    tags.iter().any(|t| t == TAG_K8S)
+        && cluster_ok
+        && tags
+            .iter()
+            .any(|t| t.starts_with(TAG_SERVICE_UID_PREFIX) || t.starts_with(TAG_SERVICE_PREFIX))
+}
 
 /// A Node and what the controller's matching says about it.
 #[derive(Debug)]
@@ -396,12 +517,14 @@ mod tests {
                 zone: sacloud::Zone::Is1a,
                 cluster_id: None,
                 load_balancers: true,
+                load_balancer_defaults: BTreeMap::new(),
                 auth: Err(ApiFailure {
                     status: Some(401),
                     message: "401".into(),
                 }),
                 zone_info: None,
                 inventory: None,
+                enhanced: None,
             },
             cluster: ClusterFacts {
                 core: Err(ok_failure(403)),

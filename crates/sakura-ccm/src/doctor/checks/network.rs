@@ -3,14 +3,18 @@
 //! `cloud.shared_segment` (servers only on the shared segment) and `network.kube_proxy` (what
 //! DSR needs of kube-proxy); and the networks the tagged routers and switches span, which
 //! `nodes.network` checks Node addresses against.
+//!
+//! All of this is what the load-balancer appliance needs. When every LoadBalancer Service asks
+//! for an Enhanced Load Balancer (by annotation or the cluster default), which reaches any
+//! global address, an untagged cluster and the shared segment are fine.
 
 use k8s_openapi::api::core::v1::Service;
 use sacloud::{Id, Internet, NicConnection, Switch};
 
-use super::{Finding, NodeMatch, Status, finding, ids, lb_services, node_server, service_key};
+use super::{Finding, NodeMatch, ServiceKinds, Status, finding, ids, node_server, service_key};
 use crate::doctor::facts::{Inventory, KubeFailure};
-use crate::doctor::messages::{Message, NetKind, NodeServer, ProxyUnknown};
-use crate::provider::annotations::{LoadBalancerType, Requested, parse_service};
+use crate::doctor::messages::{EnhancedMessage, Message, NetKind, NodeServer, ProxyUnknown};
+use crate::provider::annotations::{LoadBalancerOptions, LoadBalancerType};
 use crate::provider::cidr::Ipv4Cidr;
 use crate::provider::naming::TAG_K8S;
 use crate::provider::network::{NetworkCandidate, NetworkKind, SelectionError, select_network};
@@ -38,8 +42,9 @@ fn near_miss(tag: &str) -> bool {
             .eq_ignore_ascii_case("k8s")
 }
 
-/// `cloud.network`: a switch+router tagged `@k8s` (or at least a switch).
-pub fn network(inv: &Inventory, load_balancers: bool) -> Finding {
+/// `cloud.network`: a switch+router tagged `@k8s` (or at least a switch); none is needed when
+/// no Service asks for an appliance (`appliance_needed`, see [`ServiceKinds`]).
+pub fn network(inv: &Inventory, load_balancers: bool, appliance_needed: bool) -> Finding {
     let routers: Vec<String> = tagged(&inv.routers).into_iter().map(label).collect();
     let switches: Vec<String> = tagged(&inv.switches).into_iter().map(label).collect();
     if !routers.is_empty() {
@@ -54,6 +59,13 @@ pub fn network(inv: &Inventory, load_balancers: bool) -> Finding {
             ids::CLOUD_NETWORK,
             Status::Ok,
             Message::NetworkSwitchOnly { switches },
+        );
+    }
+    if load_balancers && !appliance_needed {
+        return finding(
+            ids::CLOUD_NETWORK,
+            Status::Ok,
+            Message::Enhanced(EnhancedMessage::NetworkNotNeeded),
         );
     }
     let mut near_misses: Vec<String> = Vec::new();
@@ -127,17 +139,18 @@ impl<T: NetworkCandidate> NetworkCandidate for Ref<'_, T> {
     }
 }
 
-/// `cloud.network_ambiguous`: the selection each LoadBalancer Service would make, and
-/// candidates no selector can reach.
-pub fn network_ambiguity(inv: &Inventory, services: &[Service]) -> Finding {
+/// `cloud.network_ambiguous`: the selection each LoadBalancer Service asking for an appliance
+/// (`appliance`, see [`ServiceKinds`]) would make, and candidates no selector can reach.
+/// Services with invalid annotations never reach selection (InvalidAnnotation instead), and
+/// Enhanced LBs need no network.
+pub fn network_ambiguity(
+    inv: &Inventory,
+    appliance: &[(&Service, LoadBalancerOptions)],
+) -> Finding {
     let routers: Vec<&Internet> = tagged(&inv.routers);
     let switches: Vec<&Switch> = tagged(&inv.switches);
     let mut failing: Vec<(String, String)> = Vec::new();
-    for svc in lb_services(services) {
-        // Services with invalid annotations never reach selection (InvalidAnnotation instead).
-        let Ok(Requested::Appliance(options)) = parse_service(svc) else {
-            continue;
-        };
+    for (svc, options) in appliance {
         let result = match options.load_balancer_type() {
             LoadBalancerType::Internet => {
                 select_network_refs(&routers, NetworkKind::Router, options.selector())
@@ -208,8 +221,9 @@ pub fn network_ambiguity(inv: &Inventory, services: &[Service]) -> Finding {
 }
 
 /// `cloud.shared_segment`: a Node's server whose only connected NICs are on the shared
-/// segment cannot back an appliance load balancer.
-pub fn shared_segment(matches: &[NodeMatch<'_>]) -> Finding {
+/// segment cannot back an appliance load balancer; an Enhanced LB reaches it. So it fails only
+/// while the appliance is needed ([`ServiceKinds::appliance_needed`]).
+pub fn shared_segment(matches: &[NodeMatch<'_>], kinds: &ServiceKinds<'_>) -> Finding {
     let only_shared: Vec<NodeServer> = matches
         .iter()
         .filter_map(|m| Some((m.node, m.server()?)))
@@ -230,12 +244,26 @@ pub fn shared_segment(matches: &[NodeMatch<'_>]) -> Finding {
             Status::Ok,
             Message::SharedSegmentOk,
         )
+    } else if !kinds.appliance_needed() {
+        finding(
+            ids::CLOUD_SHARED_SEGMENT,
+            Status::Ok,
+            Message::Enhanced(EnhancedMessage::SharedSegmentFine {
+                servers: only_shared,
+                by_default: kinds.default_enhanced,
+            }),
+        )
     } else {
         finding(
             ids::CLOUD_SHARED_SEGMENT,
             Status::Fail,
             Message::SharedSegmentOnly {
                 servers: only_shared,
+                appliance_services: kinds
+                    .appliance
+                    .iter()
+                    .map(|(s, _)| service_key(s))
+                    .collect(),
             },
         )
     }
@@ -293,10 +321,19 @@ pub(super) fn tagged_switch_ids(inv: &Inventory) -> Vec<Id> {
 }
 
 /// `network.kube_proxy`: IPVS mode needs `strictARP: true` for DSR; when the mode cannot be
-/// read, a reminder of the sysctls.
+/// read, a reminder of the sysctls. Only the appliance is DSR: when no Service needs one
+/// (`appliance_needed`, see [`ServiceKinds`]), none of this matters.
 pub fn kube_proxy(
     configmap: &Result<Option<k8s_openapi::api::core::v1::ConfigMap>, KubeFailure>,
+    appliance_needed: bool,
 ) -> Finding {
+    if !appliance_needed {
+        return finding(
+            ids::NETWORK_KUBE_PROXY,
+            Status::Ok,
+            Message::Enhanced(EnhancedMessage::DsrNotNeeded),
+        );
+    }
     let unknown = |why| {
         finding(
             ids::NETWORK_KUBE_PROXY,
@@ -365,33 +402,46 @@ mod tests {
     use crate::doctor::checks::match_nodes;
     use k8s_openapi::api::core::v1::ConfigMap;
     use serde_json::json;
+    use std::collections::BTreeMap;
 
     #[test]
     fn network_verdicts() {
-        let f = network(&healthy_inventory(), true);
+        let f = network(&healthy_inventory(), true, true);
         assert!(matches!(f.message, Message::NetworkFound { .. }) && f.status == Status::Ok);
         let only_switch = inventory(vec![], vec![], vec![switch(7, "priv", &["@k8s"])]);
-        let f = network(&only_switch, true);
+        let f = network(&only_switch, true, true);
         assert!(matches!(f.message, Message::NetworkSwitchOnly { .. }) && f.status == Status::Ok);
         let none = inventory(
             vec![],
             vec![router(5, "r", &["K8S"], "203.0.113.16")],
             vec![switch(7, "s", &["@k8s "]), switch(8, "t", &["prod"])],
         );
-        let f = network(&none, true);
+        let f = network(&none, true, true);
         assert_eq!(f.status, Status::Fail);
         let Message::NetworkNone { near_misses, .. } = &f.message else {
             panic!("{f:?}")
         };
         assert_eq!(near_misses, &["\"r\": \"K8S\"", "\"s\": \"@k8s \""]);
-        assert_eq!(network(&none, false).status, Status::Warn);
+        assert_eq!(network(&none, false, true).status, Status::Warn);
+        // Every Service asks for an Enhanced LB: no network is needed.
+        let f = network(&none, true, false);
+        assert_eq!(
+            (f.status, f.message),
+            (
+                Status::Ok,
+                Message::Enhanced(EnhancedMessage::NetworkNotNeeded)
+            )
+        );
     }
 
     #[test]
     fn ambiguity_verdicts() {
         let one = healthy_inventory();
         let svc = lb_service("web", &[80], json!({}), true);
-        let f = network_ambiguity(&one, std::slice::from_ref(&svc));
+        let ambiguity = |inv: &Inventory, services: &[Service]| {
+            network_ambiguity(inv, &ServiceKinds::of(services, &BTreeMap::new()).appliance)
+        };
+        let f = ambiguity(&one, std::slice::from_ref(&svc));
         assert_eq!(f.message, Message::NetworkUnambiguous);
 
         let two_distinct = inventory(
@@ -408,7 +458,7 @@ mod tests {
             json!({"k8s.usacloud.jp/router-selector": "blue"}),
             true,
         );
-        let f = network_ambiguity(&two_distinct, std::slice::from_ref(&selecting));
+        let f = ambiguity(&two_distinct, std::slice::from_ref(&selecting));
         assert!(matches!(
             f.message,
             Message::NetworkSelectable {
@@ -419,7 +469,7 @@ mod tests {
         assert_eq!(f.status, Status::Ok);
 
         // A Service without a selector fails, whatever the tags.
-        let f = network_ambiguity(&two_distinct, &[svc.clone(), selecting]);
+        let f = ambiguity(&two_distinct, &[svc.clone(), selecting]);
         assert_eq!(f.status, Status::Fail);
         let Message::NetworkAmbiguousServices { services } = &f.message else {
             panic!("{f:?}")
@@ -437,12 +487,24 @@ mod tests {
             ],
             vec![],
         );
-        let f = network_ambiguity(&two_same, &[]);
+        let f = ambiguity(&two_same, &[]);
         assert_eq!(f.status, Status::Warn);
         let Message::NetworkIndistinguishable { names, .. } = &f.message else {
             panic!("{f:?}")
         };
         assert_eq!(names, &["\"a\" (ID 5)", "\"b\" (ID 6)"]);
+
+        // The Service without a selector asks for an Enhanced LB (the cluster default): it
+        // chooses no network, so nothing fails.
+        let defaults = BTreeMap::from([(
+            crate::provider::annotations::LOAD_BALANCER_TYPE.to_owned(),
+            "enhanced".to_owned(),
+        )]);
+        let plain = [svc];
+        let kinds = ServiceKinds::of(&plain, &defaults);
+        assert_eq!(kinds.enhanced.len(), 1);
+        let f = network_ambiguity(&two_distinct, &kinds.appliance);
+        assert_eq!(f.status, Status::Ok);
     }
 
     #[test]
@@ -460,22 +522,80 @@ mod tests {
             node("worker-1", None, false, &[]),
             node("worker-3", None, false, &[]),
         ];
+        let none = ServiceKinds::of(&[], &BTreeMap::new());
         assert_eq!(
-            shared_segment(&match_nodes(&nodes, &servers)).status,
+            shared_segment(&match_nodes(&nodes, &servers), &none).status,
             Status::Ok
         );
         let nodes = vec![node("worker-2", None, false, &[])];
-        let f = shared_segment(&match_nodes(&nodes, &servers));
+        let worker_2 = vec![NodeServer {
+            node: "worker-2".into(),
+            server: "worker-2".into(),
+            id: 2,
+        }];
+        // No Service yet, default type internet: the appliance is needed.
+        let f = shared_segment(&match_nodes(&nodes, &servers), &none);
         assert_eq!(f.status, Status::Fail);
         assert_eq!(
             f.message,
             Message::SharedSegmentOnly {
-                servers: vec![NodeServer {
-                    node: "worker-2".into(),
-                    server: "worker-2".into(),
-                    id: 2
-                }]
+                servers: worker_2.clone(),
+                appliance_services: vec![],
             }
+        );
+        // Every Service is enhanced (by annotation): fine.
+        let enhanced = [lb_service(
+            "web",
+            &[80],
+            json!({"k8s.usacloud.jp/load-balancer-type": "enhanced"}),
+            true,
+        )];
+        let kinds = ServiceKinds::of(&enhanced, &BTreeMap::new());
+        let f = shared_segment(&match_nodes(&nodes, &servers), &kinds);
+        assert_eq!(
+            (f.status, f.message),
+            (
+                Status::Ok,
+                Message::Enhanced(EnhancedMessage::SharedSegmentFine {
+                    servers: worker_2.clone(),
+                    by_default: false,
+                })
+            )
+        );
+        // ... or by the cluster default, with no Service yet.
+        let defaults = BTreeMap::from([(
+            crate::provider::annotations::LOAD_BALANCER_TYPE.to_owned(),
+            "enhanced".to_owned(),
+        )]);
+        let f = shared_segment(
+            &match_nodes(&nodes, &servers),
+            &ServiceKinds::of(&[], &defaults),
+        );
+        assert!(matches!(
+            f.message,
+            Message::Enhanced(EnhancedMessage::SharedSegmentFine {
+                by_default: true,
+                ..
+            })
+        ));
+        // One Service still asks for the appliance: it fails, naming that Service.
+        let mixed = [
+            enhanced[0].clone(),
+            lb_service("api", &[443], json!({}), true),
+        ];
+        let f = shared_segment(
+            &match_nodes(&nodes, &servers),
+            &ServiceKinds::of(&mixed, &BTreeMap::new()),
+        );
+        assert_eq!(
+            (f.status, f.message),
+            (
+                Status::Fail,
+                Message::SharedSegmentOnly {
+                    servers: worker_2,
+                    appliance_services: vec!["default/api".into()],
+                }
+            )
         );
     }
 
@@ -488,9 +608,14 @@ mod tests {
             )))
         };
         let verdict = |r| {
-            let f = kube_proxy(&r);
+            let f = kube_proxy(&r, true);
             (f.status, f.message)
         };
+        // Only the DSR appliance cares.
+        assert_eq!(
+            kube_proxy(&cm(Some("mode: ipvs\n")), false).message,
+            Message::Enhanced(EnhancedMessage::DsrNotNeeded)
+        );
         assert_eq!(verdict(Err(ok_failure(403))).0, Status::Warn);
         assert_eq!(
             verdict(Ok(None)),

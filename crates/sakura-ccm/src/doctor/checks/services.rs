@@ -5,18 +5,19 @@
 use std::collections::BTreeSet;
 
 use cloud_provider::service::predicates::node_eligible_for_load_balancers;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::events::v1::Event;
 use sacloud::LoadBalancer;
 use sacloud::api::load_balancer::LOAD_BALANCER_CLASS;
 
-use super::{Finding, Status, finding, ids, last_warning, lb_services, service_key};
+use super::{
+    Finding, Status, finding, ids, last_warning, lb_services, of_this_cluster, service_key,
+};
 use crate::doctor::facts::Workloads;
 use crate::doctor::messages::{ApplianceRef, Message, PendingService};
 use crate::provider::load_balancers::appliance::{Phase, phase};
 use crate::provider::naming::{
-    Ownership, ServiceIdentity, TAG_CLUSTER_ID_PREFIX, TAG_K8S, TAG_SERVICE_PREFIX,
-    TAG_SERVICE_UID_PREFIX, cluster_tag, owned_by,
+    Ownership, ServiceIdentity, TAG_SERVICE_PREFIX, TAG_SERVICE_UID_PREFIX, cluster_tag, owned_by,
 };
 use crate::provider::settings::{MAX_PORTS, MAX_REAL_SERVERS};
 
@@ -80,17 +81,16 @@ fn tcp_ports(svc: &Service) -> usize {
     ports.len()
 }
 
-/// `services.limits`: more TCP ports than an appliance serves fails the Service; more eligible
-/// Nodes than real servers only leaves some out.
-pub fn limits(core: &Workloads) -> Finding {
-    let lbs = lb_services(&core.services);
+/// `services.limits`, over the Services that ask for an appliance (`enhanced.*` judges the
+/// others): more TCP ports than an appliance serves fails the Service; more eligible Nodes
+/// than real servers only leaves some out.
+pub fn limits(lbs: &[&Service], nodes: &[Node]) -> Finding {
     let ports: Vec<(String, usize)> = lbs
         .iter()
         .map(|s| (service_key(s), tcp_ports(s)))
         .filter(|(_, n)| *n > MAX_PORTS)
         .collect();
-    let eligible = core
-        .nodes
+    let eligible = nodes
         .iter()
         .filter(|n| node_eligible_for_load_balancers(n))
         .count();
@@ -109,25 +109,10 @@ pub fn limits(core: &Workloads) -> Finding {
     )
 }
 
-/// Whether the appliance is a load balancer a CCM created for this cluster: `@k8s`, exactly this
-/// cluster's tag (none when no cluster ID is configured), and a Service tag or UID tag.
-fn of_this_cluster(lb: &LoadBalancer, cluster_id: Option<&str>) -> bool {
-    let tags = &lb.tags;
-    let cluster_tags: Vec<&String> = tags
-        .iter()
-        .filter(|t| t.starts_with(TAG_CLUSTER_ID_PREFIX))
-        .collect();
-    let expected = cluster_id.filter(|c| !c.is_empty()).map(cluster_tag);
-    let cluster_ok = match &expected {
-        Some(tag) => cluster_tags.len() == 1 && cluster_tags[0] == tag,
-        None => cluster_tags.is_empty(),
-    };
-    lb.class == LOAD_BALANCER_CLASS
-        && tags.iter().any(|t| t == TAG_K8S)
-        && cluster_ok
-        && tags
-            .iter()
-            .any(|t| t.starts_with(TAG_SERVICE_UID_PREFIX) || t.starts_with(TAG_SERVICE_PREFIX))
+/// Whether the appliance is a load balancer a CCM created for this cluster (see
+/// [`of_this_cluster`]).
+fn appliance_of_this_cluster(lb: &LoadBalancer, cluster_id: Option<&str>) -> bool {
+    lb.class == LOAD_BALANCER_CLASS && of_this_cluster(&lb.tags, cluster_id)
 }
 
 /// The Service an appliance serves, by the controller's own ownership rule.
@@ -172,7 +157,7 @@ pub fn leaked(
 ) -> Finding {
     let mut leaks: Vec<ApplianceRef> = load_balancers
         .iter()
-        .filter(|lb| of_this_cluster(lb, cluster_id))
+        .filter(|lb| appliance_of_this_cluster(lb, cluster_id))
         .filter(|lb| owner(lb, services, cluster_id).is_none())
         .map(|lb| ApplianceRef {
             name: lb.name.clone(),
@@ -203,7 +188,7 @@ pub fn failed(
 ) -> Finding {
     let mut bad: Vec<ApplianceRef> = load_balancers
         .iter()
-        .filter(|lb| of_this_cluster(lb, cluster_id) && phase(lb) == Phase::Failed)
+        .filter(|lb| appliance_of_this_cluster(lb, cluster_id) && phase(lb) == Phase::Failed)
         .map(|lb| ApplianceRef {
             name: lb.name.clone(),
             id: lb.id.0,
@@ -290,6 +275,7 @@ mod tests {
                 .collect(),
             services: vec![lb_service("ok", &ports, json!({}), true)],
         };
+        let limits = |core: &Workloads| limits(&lb_services(&core.services), &core.nodes);
         assert_eq!(limits(&core).status, Status::Ok);
         core.nodes.push(node("n40", None, false, &[]));
         let f = limits(&core);
