@@ -580,6 +580,56 @@ fn limits_and_bad_values_are_warnings_and_nodes_without_global_addresses_are_nam
     })
 }
 
+/// 21 nodes and two ports would be 42 real-server entries: the first 20 nodes by name are
+/// registered on both ports (40 entries) and a Warning names the limit and the node left out.
+#[test]
+fn more_than_forty_entries_register_the_first_twenty_nodes_on_both_ports() {
+    test_runtime::run_multi(async {
+        let names: Vec<String> = (1..=21).map(|i| format!("node-{i:02}")).collect();
+        let scenario = format!(
+            "zone: is1a\nservers:\n{}",
+            names
+                .iter()
+                .map(|n| format!("  - name: {n}\n    nics: [{{shared: true}}]\n"))
+                .collect::<String>()
+        );
+        let mut cluster = Cluster::without_controller(&scenario).await;
+        cluster.start_controller(&[]).await;
+        for name in &names {
+            cluster.add_node(name);
+        }
+        eventually("21 nodes with addresses", CONVERGE, || async {
+            for name in &names {
+                if !has_cloud_addresses(&cluster, name).await {
+                    return false;
+                }
+            }
+            true
+        })
+        .await;
+        let uid = cluster.add_service("web", &[ENHANCED], &[80, 443]);
+        cluster.wait_for_ingress("web").await;
+        let mut first_twenty = BTreeSet::new();
+        for name in &names[..20] {
+            first_twenty.insert(external_ip(&cluster, name).await);
+        }
+        // The controller may see the last addresses a moment after the Service.
+        let item = wait_servers(&cluster, &uid, |s| {
+            s.len() == 40 && s.iter().map(|(ip, _)| *ip).collect::<BTreeSet<_>>() == first_twenty
+        })
+        .await;
+        let left_out = external_ip(&cluster, "node-21").await;
+        assert!(servers(&item).iter().all(|(ip, _)| *ip != left_out));
+        let note = cluster
+            .wait_for_event("web", "RealServerLimitReached")
+            .await;
+        assert!(
+            note.contains("node-21") && note.contains("at most 40"),
+            "{note}"
+        );
+    })
+}
+
 /// PROXY protocol on: the real servers get the client's address in a PROXY v2 header, and the
 /// status says `ipMode: Proxy` so that in-cluster clients also go through the load balancer.
 /// With VIP failover the FQDN is published as the hostname.
