@@ -2,8 +2,9 @@
 //! simulator (with per-call latency, the client's default rate limit in force) and the fake
 //! Kubernetes API server. See docs/benchmarks.md.
 //!
-//! `cargo run --release -p bench -- SCENARIO [--nodes N] [--services M] [--latency 50ms]
-//! [--json FILE] [--quick]`, SCENARIO one of `cold-start`, `lb-create`, `steady`, `churn`, `all`.
+//! `cargo run --release -p bench -- SCENARIO [--nodes N] [--services M] [--enhanced-services K]
+//! [--latency 50ms] [--json FILE] [--quick]`, SCENARIO one of `cold-start`, `lb-create`,
+//! `enhanced-lb-create`, `steady`, `churn`, `all`.
 
 mod scenarios;
 mod world;
@@ -26,9 +27,13 @@ struct Cli {
     /// 1000, 5000; steady/churn: the first).
     #[arg(long)]
     nodes: Vec<usize>,
-    /// LoadBalancer Services (lb-create: default 1, then 10; steady/churn: default 200).
+    /// LoadBalancer Services (lb-create, enhanced-lb-create: default 1, then 10; steady/churn:
+    /// default 200 switch-type Services).
     #[arg(long)]
     services: Option<usize>,
+    /// Enhanced Load Balancer Services in steady/churn, besides `--services` (default 20).
+    #[arg(long)]
+    enhanced_services: Option<usize>,
     /// Simulated latency of every SAKURA Cloud API call.
     #[arg(long, default_value = "50ms", value_parser = sacloud_sim::duration::parse_duration)]
     latency: Duration,
@@ -52,6 +57,7 @@ struct Cli {
 enum Which {
     ColdStart,
     LbCreate,
+    EnhancedLbCreate,
     Steady,
     Churn,
     All,
@@ -138,6 +144,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .copied()
         .unwrap_or(if cli.quick { 30 } else { 1000 });
     let big_services = cli.services.unwrap_or(if cli.quick { 5 } else { 200 });
+    let big_enhanced = cli
+        .enhanced_services
+        .unwrap_or(if cli.quick { 2 } else { 20 });
     let mut outcomes = Vec::new();
     let all = cli.scenario == Which::All;
     if all || cli.scenario == Which::ColdStart {
@@ -165,11 +174,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             outcomes.push(progress(scenarios::lb_create(&params, 10, m).await?));
         }
     }
+    if all || cli.scenario == Which::EnhancedLbCreate {
+        let counts = match cli.services {
+            Some(m) => vec![m],
+            None if cli.quick => vec![1, 3],
+            None => vec![1, 10],
+        };
+        for m in counts {
+            outcomes.push(progress(
+                scenarios::enhanced_lb_create(&params, 10, m).await?,
+            ));
+        }
+    }
     if all || cli.scenario == Which::Steady || cli.scenario == Which::Churn {
         let (steady, churn) = scenarios::steady_and_churn(
             &params,
             big_nodes,
             big_services,
+            big_enhanced,
             all || cli.scenario == Which::Steady,
             all || cli.scenario == Which::Churn,
         )

@@ -26,6 +26,24 @@ pub fn node_ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, (1 + i / 250) as u8, (1 + i % 250) as u8)
 }
 
+/// The shared-segment (global) address of node `i` (0-based): 100.64.1.1, 100.64.1.2, …, in
+/// the simulator's shared segment of is1a (`100.64.0.0/18`, room for 15,750 nodes).
+pub fn shared_ip(i: usize) -> Ipv4Addr {
+    let i = u32::try_from(i).unwrap_or(u32::MAX);
+    Ipv4Addr::new(100, 64, (1 + i / 250) as u8, (1 + i % 250) as u8)
+}
+
+/// How the servers are connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// One NIC on the `@k8s` switch (`InternalIP` [`node_ip`]).
+    Switch,
+    /// One NIC on the shared segment only (`ExternalIP` [`shared_ip`]), as in seed 000.
+    SharedSegment,
+    /// Both: the switch-type appliances and Enhanced LBs can each serve every node.
+    SwitchAndShared,
+}
+
 /// The name of node (and server) `i`.
 pub fn node_name(i: usize) -> String {
     format!("node-{i:05}")
@@ -42,11 +60,12 @@ pub struct World {
 }
 
 impl World {
-    /// Starts both with `servers` servers on an `@k8s` switch, `latency` on every API call and
-    /// appliances that boot in `boot`.
+    /// Starts both with `servers` servers connected as `network` says, `latency` on every API
+    /// call and appliances that boot in `boot`.
     pub async fn start(
         name: &str,
         servers: usize,
+        network: Network,
         latency: Duration,
         boot: Duration,
     ) -> anyhow::Result<World> {
@@ -58,7 +77,7 @@ impl World {
             .boot_delay(boot)
             .shutdown_delay(Duration::from_millis(200))
             .seed(1)
-            .scenario(scenario(0..servers)?)
+            .scenario(scenario(0..servers, network)?)
             .start()
             .await
             .context("starting the simulator")?;
@@ -134,6 +153,55 @@ impl World {
         Ok(())
     }
 
+    /// How many Nodes have an `ExternalIP` (written with the addresses, just after the
+    /// initialization).
+    pub fn nodes_with_external_ip(&self) -> anyhow::Result<usize> {
+        Ok(self
+            .api
+            .store()
+            .list("nodes", None)?
+            .iter()
+            .filter(|n| {
+                n["status"]["addresses"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|a| a["type"] == "ExternalIP"))
+            })
+            .count())
+    }
+
+    /// Creates `load-balancer-type: enhanced` Services `elb-0000`… `range` (port 80, the node
+    /// port allocated by the API server).
+    pub fn create_enhanced_services(&self, range: std::ops::Range<usize>) -> anyhow::Result<()> {
+        for i in range {
+            self.api.store().create(
+                "services",
+                Some("default"),
+                json!({
+                    "metadata": {"name": enhanced_service_name(i), "namespace": "default", "annotations": {
+                        "k8s.usacloud.jp/load-balancer-type": "enhanced",
+                    }},
+                    "spec": {"type": "LoadBalancer", "selector": {"app": enhanced_service_name(i)},
+                             "ports": [{"port": 80, "protocol": "TCP"}]}
+                }),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The first node port of each Service, by name.
+    pub fn node_ports(&self) -> anyhow::Result<BTreeMap<String, u16>> {
+        Ok(self
+            .api
+            .store()
+            .list("services", Some("default"))?
+            .iter()
+            .filter_map(|s| {
+                let port = u16::try_from(s["spec"]["ports"][0]["nodePort"].as_u64()?).ok()?;
+                Some((s["metadata"]["name"].as_str()?.to_owned(), port))
+            })
+            .collect())
+    }
+
     /// The Services with an ingress IP, by name.
     pub fn services_with_ip(&self) -> anyhow::Result<BTreeMap<String, String>> {
         Ok(self
@@ -157,6 +225,17 @@ impl World {
             .into_iter()
             .flatten()
             .map(|(_, a)| ApplianceView::of(a))
+            .collect()
+    }
+
+    /// Every Enhanced Load Balancer, from the simulator's state (no API call).
+    pub fn enhanced(&self) -> Vec<EnhancedView> {
+        let dump = self.sim.handle().dump();
+        dump["proxylbs"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, i)| EnhancedView::of(i))
             .collect()
     }
 
@@ -221,12 +300,54 @@ impl ApplianceView {
     }
 }
 
-/// A scenario with the `@k8s` switch and servers `range`.
-fn scenario(range: std::ops::Range<usize>) -> anyhow::Result<Scenario> {
+/// The name of enhanced Service `i`.
+pub fn enhanced_service_name(i: usize) -> String {
+    format!("elb-{i:04}")
+}
+
+/// What the bench needs of an Enhanced Load Balancer.
+#[derive(Debug, Clone)]
+pub struct EnhancedView {
+    /// ID.
+    pub id: u64,
+    /// Its VIP.
+    pub vip: Option<String>,
+    /// Real servers as `address:port`, sorted.
+    pub real_servers: Vec<String>,
+}
+
+impl EnhancedView {
+    /// From the simulator's state dump.
+    fn of(i: &Value) -> EnhancedView {
+        let mut real_servers: Vec<String> = i["settings"]["servers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| Some(format!("{}:{}", s["ip"].as_str()?, s["port"].as_u64()?)))
+            .collect();
+        real_servers.sort();
+        EnhancedView {
+            id: i["id"].as_u64().unwrap_or_default(),
+            vip: i["vip"].as_str().map(str::to_owned),
+            real_servers,
+        }
+    }
+}
+
+/// A scenario with servers `range` connected as `network` says (the `@k8s` switch is always
+/// there).
+fn scenario(range: std::ops::Range<usize>, network: Network) -> anyhow::Result<Scenario> {
     let servers: Vec<Value> = range
         .map(|i| {
-            json!({"name": node_name(i),
-                   "nics": [{"switch": "k8s-net", "ip": node_ip(i).to_string(), "prefix_len": 16}]})
+            let switch =
+                json!({"switch": "k8s-net", "ip": node_ip(i).to_string(), "prefix_len": 16});
+            let shared = json!({"shared": true, "ip": shared_ip(i).to_string()});
+            let nics = match network {
+                Network::Switch => json!([switch]),
+                Network::SharedSegment => json!([shared]),
+                Network::SwitchAndShared => json!([switch, shared]),
+            };
+            json!({"name": node_name(i), "nics": nics})
         })
         .collect();
     let doc = json!({

@@ -1,11 +1,17 @@
-//! The sandbox end to end, in-process: from nothing to an external IP, narrated.
+//! The sandbox end to end, in-process: from nothing to an external IP, narrated; in the
+//! default scenario (a load-balancer appliance) and in `--scenario shared-segment` (an Enhanced
+//! Load Balancer).
 
 #![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-use std::time::Duration;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use sakura_ccm::sandbox::{SandboxArgs, run};
+use clap::Parser;
+use sakura_ccm::cli::{Cli, Command};
+use sakura_ccm::sandbox::{SandboxArgs, ScenarioChoice, run};
 
 #[test]
 fn the_sandbox_reaches_an_external_ip_and_tells_how() {
@@ -13,7 +19,7 @@ fn the_sandbox_reaches_an_external_ip_and_tells_how() {
         let dir =
             std::env::temp_dir().join(format!("sakura-ccm-sandbox-test-{}", std::process::id()));
         let args = SandboxArgs {
-            scenario: None,
+            scenario: ScenarioChoice::Default,
             boot_delay: Duration::from_millis(300),
             dir: Some(dir.clone()),
             no_service: false,
@@ -50,4 +56,175 @@ fn the_sandbox_reaches_an_external_ip_and_tells_how() {
         );
         assert!(dir.join("kubeconfig").exists());
     })
+}
+
+/// The sandbox's output, readable while it runs.
+#[derive(Clone, Default)]
+struct SharedOut(Arc<Mutex<Vec<u8>>>);
+
+impl SharedOut {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Write for SharedOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The line that starts with `prefix` (after the time stamp), if any.
+fn line_with<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| {
+        let (_, rest) = l.split_once("] ")?;
+        rest.starts_with(prefix).then_some(rest)
+    })
+}
+
+/// `--scenario shared-segment`: seed 000's servers, on the shared segment only. The demo Service
+/// asks for an Enhanced Load Balancer; the narration shows it created (ID, VIP, port), its real
+/// servers (the workers' shared-segment addresses at the Service's node port, not the control
+/// plane) and the Service getting the VIP as its external IP. No appliance is created.
+#[test]
+fn the_shared_segment_scenario_gets_an_enhanced_load_balancer_and_tells_how() {
+    test_runtime::run_multi(async {
+        let dir = std::env::temp_dir().join(format!(
+            "sakura-ccm-sandbox-shared-test-{}",
+            std::process::id()
+        ));
+        let args = SandboxArgs {
+            scenario: ScenarioChoice::SharedSegment,
+            boot_delay: Duration::from_millis(300),
+            dir: Some(dir.clone()),
+            no_service: false,
+            exit_when_ready: false,
+        };
+        let out = SharedOut::default();
+        // Stop once the IP is published and the workers are the real servers (the Service can
+        // get its IP before the Nodes' addresses arrive, then a node-set update follows).
+        let watch = out.clone();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let shutdown = async move {
+            loop {
+                let text = watch.text();
+                let servers = text
+                    .lines()
+                    .any(|l| l.contains("): real servers 100.64.0.11:"));
+                if (servers && text.contains("external IP assigned")) || Instant::now() > deadline {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(
+            Duration::from_secs(90),
+            run(args, &mut out.clone(), shutdown),
+        )
+        .await
+        .expect("the sandbox stops within 90 s")
+        .unwrap();
+        let text = out.text();
+
+        for expected in [
+            "scenario shared-segment: every server is on the shared segment only",
+            "service default/hello: created (type LoadBalancer, port 80/TCP, k8s.usacloud.jp/load-balancer-type: enhanced)",
+            "node worker-1: initialized: providerID sakuracloud://",
+            "ExternalIP 100.64.0.11",
+            "Normal LoadBalancerSettingsApplied: created Enhanced Load Balancer a",
+            "stopped",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected:?} missing from:\n{text}"
+            );
+        }
+        // "enhanced load balancer <name> (ID <id>): created, 100 CPS, region is1, VIP <vip>, ports 80/tcp"
+        let created = text
+            .lines()
+            .find(|l| l.contains("): created, 100 CPS, region is1, VIP "))
+            .unwrap_or_else(|| panic!("no Enhanced LB created line in:\n{text}"));
+        assert!(created.contains("] enhanced load balancer a"), "{created}");
+        assert!(created.ends_with(", ports 80/tcp"), "{created}");
+        let vip = created
+            .split(", VIP ")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .unwrap();
+        assert!(
+            vip.starts_with("198.19."),
+            "a VIP from the Enhanced LB pool: {vip}"
+        );
+        assert_eq!(
+            line_with(&text, "service default/hello: external IP assigned: "),
+            Some(format!("service default/hello: external IP assigned: {vip}").as_str()),
+            "{text}"
+        );
+
+        // The real servers: the three workers at one node port, the control plane left out.
+        let servers = text
+            .lines()
+            .filter_map(|l| l.split_once("): real servers ").map(|(_, r)| r))
+            .find(|r| r.starts_with("100.64.0.11:"))
+            .unwrap();
+        let entries: Vec<(&str, u16)> = servers
+            .split(", ")
+            .map(|e| {
+                let (ip, port) = e.split_once(':').unwrap();
+                (ip, port.parse().unwrap())
+            })
+            .collect();
+        let ips: Vec<&str> = entries.iter().map(|(ip, _)| *ip).collect();
+        assert_eq!(ips, ["100.64.0.11", "100.64.0.12", "100.64.0.13"], "{text}");
+        let node_port = entries[0].1;
+        assert!((30000..=32767).contains(&node_port), "{node_port}");
+        assert!(entries.iter().all(|(_, p)| *p == node_port), "{servers}");
+        assert!(
+            !text.contains("100.64.0.10:"),
+            "the control plane is excluded:\n{text}"
+        );
+        assert!(
+            !text.contains("] appliance "),
+            "no load-balancer appliance:\n{text}"
+        );
+        assert!(!text.contains("could not look"), "{text}");
+        assert!(dir.join("kubeconfig").exists());
+    })
+}
+
+/// `--scenario` takes the built-in names or a file.
+#[test]
+fn the_scenario_flag_takes_a_built_in_name_or_a_file() {
+    let parse = |args: &[&str]| {
+        let mut argv = vec!["sakura-cloud-controller-manager", "sandbox"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Some(Command::Sandbox(args)) => args.scenario,
+            other => panic!("not the sandbox: {other:?}"),
+        }
+    };
+    assert_eq!(parse(&[]), ScenarioChoice::Default);
+    assert_eq!(parse(&["--scenario", "default"]), ScenarioChoice::Default);
+    assert_eq!(
+        parse(&["--scenario", "shared-segment"]),
+        ScenarioChoice::SharedSegment
+    );
+    assert_eq!(
+        parse(&["--scenario", "my-cloud.yaml"]),
+        ScenarioChoice::File("my-cloud.yaml".into())
+    );
+    assert!(
+        Cli::try_parse_from([
+            "sakura-cloud-controller-manager",
+            "sandbox",
+            "--scenario",
+            ""
+        ])
+        .is_err()
+    );
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use sacloud::{Client, Config, Filter, LoadBalancer, RetryPolicy, Server, Zone};
+use sacloud::{Client, Config, Filter, Id, LoadBalancer, ProxyLb, RetryPolicy, Server, Zone};
 use serde_json::Value;
 
 use crate::{Process, binary};
@@ -93,6 +93,23 @@ impl Simulator {
     pub async fn the_load_balancer(&self) -> Option<LoadBalancer> {
         let mut lbs = self.load_balancers().await;
         (lbs.len() == 1).then(|| lbs.remove(0))
+    }
+
+    /// Every Enhanced Load Balancer of the account (`commonserviceitem`; global).
+    pub async fn enhanced_load_balancers(&self) -> Vec<ProxyLb> {
+        self.cloud.find_proxy_lbs(&Filter::new()).await.unwrap()
+    }
+
+    /// The only Enhanced Load Balancer, if exactly one exists.
+    pub async fn the_enhanced_load_balancer(&self) -> Option<ProxyLb> {
+        let mut items = self.enhanced_load_balancers().await;
+        (items.len() == 1).then(|| items.remove(0))
+    }
+
+    /// The VIP clients reach on the Enhanced Load Balancer `id` (its health view's
+    /// `CurrentVIP`).
+    pub async fn enhanced_vip(&self, id: Id) -> Option<Ipv4Addr> {
+        self.cloud.proxy_lb_health(id).await.unwrap().current_vip
     }
 
     /// The server named `name`.
@@ -196,6 +213,18 @@ pub fn real_servers(lb: &LoadBalancer) -> Vec<Ipv4Addr> {
         .unwrap_or_default();
     ips.sort();
     ips
+}
+
+/// The real servers of an Enhanced Load Balancer as (address, port), sorted.
+pub fn enhanced_real_servers(item: &ProxyLb) -> Vec<(Ipv4Addr, u16)> {
+    let mut servers: Vec<(Ipv4Addr, u16)> = item
+        .settings
+        .servers
+        .iter()
+        .filter_map(|s| Some((s.ip_address?, s.port)))
+        .collect();
+    servers.sort();
+    servers
 }
 
 /// Parses dotted quads for comparisons.

@@ -61,6 +61,22 @@ servers:
     nics: [{router: k8s-router, ip: 203.0.113.23}]
 "#;
 
+/// Seed 000's other trap: every server on the shared segment (共有セグメント) only, no router
+/// and no switch (`100.64.0.0/18` is the simulator's shared segment of is1a; real ones are
+/// global blocks). One control plane (.10) and three workers (.11–.13).
+pub const SHARED_SEGMENT: &str = r#"
+zone: is1a
+servers:
+  - name: control-plane-1
+    nics: [{shared: true, ip: 100.64.0.10}]
+  - name: worker-1
+    nics: [{shared: true, ip: 100.64.0.11}]
+  - name: worker-2
+    nics: [{shared: true, ip: 100.64.0.12}]
+  - name: worker-3
+    nics: [{shared: true, ip: 100.64.0.13}]
+"#;
+
 /// Where the three binaries are.
 pub fn bin_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("E2E_BIN_DIR") {
@@ -211,6 +227,12 @@ impl World {
     /// [`World::controller`] with extra arguments.
     pub fn controller_with(&self, name: &str, extra: &[&str]) -> Controller {
         Controller::start(&self.dir, name, &self.sim, &self.api, extra)
+    }
+
+    /// [`World::controller`] with extra environment variables (e.g. the cluster-wide
+    /// `SAKURACLOUD_LOAD_BALANCERS_*` annotation defaults).
+    pub fn controller_with_env(&self, name: &str, env: &[(&str, &str)]) -> Controller {
+        Controller::start_with_env(&self.dir, name, &self.sim, &self.api, &[], env)
     }
 }
 

@@ -4,9 +4,14 @@
 //! with those servers registered as Nodes (as kubelets with `--cloud-provider=external` do), and
 //! the controller manager with the SAKURA provider and leader election. A demo
 //! `type: LoadBalancer` Service is created and what happens is told line by line.
+//!
+//! `--scenario` chooses the cloud: the built-in `default` (a switch+router tagged `@k8s`: the
+//! demo Service gets a load-balancer appliance), the built-in `shared-segment` (servers on the
+//! shared segment only: the demo Service asks for an Enhanced Load Balancer), or a YAML file.
 
 pub mod narrate;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -27,13 +32,20 @@ use sacloud_sim::duration::parse_duration;
 use sacloud_sim::{RunningSimulator, Scenario, Simulator};
 use serde_json::json;
 
-use self::narrate::{Snapshot, appliance_view, event_key, narrate, node_line, service_ips};
+use self::narrate::{
+    Snapshot, appliance_view, enhanced_view, event_key, event_time, narrate, node_line, service_ips,
+};
 use crate::cloud::{SakuraCloud, check_credentials};
 use crate::config::ProviderConfig;
 
 /// The built-in scenario: one switch+router tagged `@k8s` with a /28, a private switch, a
 /// control-plane server and three workers.
 pub const DEFAULT_SCENARIO: &str = include_str!("scenario.yaml");
+/// The built-in `shared-segment` scenario: a control-plane server and three workers, each with
+/// one NIC on the shared segment and nothing else (no router, no switch, no `@k8s` tag).
+pub const SHARED_SEGMENT_SCENARIO: &str = include_str!("shared_segment.yaml");
+/// The annotation choosing the kind of load balancer.
+pub const LOAD_BALANCER_TYPE: &str = "k8s.usacloud.jp/load-balancer-type";
 /// The cluster ID the sandbox's controller runs with.
 pub const CLUSTER_ID: &str = "sandbox";
 /// The demo Service.
@@ -42,12 +54,65 @@ pub const DEMO_SERVICE: &str = "hello";
 /// as kubeadm labels them).
 pub const CONTROL_PLANE_MARK: &str = "control-plane";
 
+/// Which cloud the sandbox simulates (`--scenario`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ScenarioChoice {
+    /// `default`: [`DEFAULT_SCENARIO`]; the demo Service gets a load-balancer appliance.
+    #[default]
+    Default,
+    /// `shared-segment`: [`SHARED_SEGMENT_SCENARIO`]; the demo Service is annotated
+    /// `load-balancer-type: enhanced` and gets an Enhanced Load Balancer.
+    SharedSegment,
+    /// A simulator scenario file (YAML, see docs/simulator.md); the demo Service is as in
+    /// `default`.
+    File(PathBuf),
+}
+
+impl ScenarioChoice {
+    /// `default`, `shared-segment`, or else the path of a scenario file.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "" => Err("expected default, shared-segment or the path of a scenario file".into()),
+            "default" => Ok(ScenarioChoice::Default),
+            "shared-segment" => Ok(ScenarioChoice::SharedSegment),
+            _ => Ok(ScenarioChoice::File(PathBuf::from(value))),
+        }
+    }
+
+    /// The scenario's YAML.
+    fn text(&self) -> Result<String, SandboxError> {
+        match self {
+            ScenarioChoice::Default => Ok(DEFAULT_SCENARIO.to_owned()),
+            ScenarioChoice::SharedSegment => Ok(SHARED_SEGMENT_SCENARIO.to_owned()),
+            ScenarioChoice::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| SandboxError(format!("reading {}: {e}", path.display()))),
+        }
+    }
+
+    /// The demo Service's annotations.
+    fn demo_annotations(&self) -> BTreeMap<String, String> {
+        match self {
+            ScenarioChoice::SharedSegment => {
+                BTreeMap::from([(LOAD_BALANCER_TYPE.to_owned(), "enhanced".to_owned())])
+            }
+            ScenarioChoice::Default | ScenarioChoice::File(_) => BTreeMap::new(),
+        }
+    }
+}
+
 /// `sandbox` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SandboxArgs {
-    /// A simulator scenario (YAML, see docs/simulator.md) instead of the built-in one.
-    #[arg(long, value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
+    /// The simulated cloud: `default` (a switch+router tagged @k8s), `shared-segment` (servers
+    /// on the shared segment only; the demo Service gets an Enhanced Load Balancer), or the path
+    /// of a simulator scenario (YAML, see docs/simulator.md).
+    #[arg(
+        long,
+        default_value = "default",
+        value_parser = ScenarioChoice::parse,
+        value_name = "default|shared-segment|FILE"
+    )]
+    pub scenario: ScenarioChoice,
     /// How long a new load-balancer appliance takes to boot in the simulator (e.g. 5s, 500ms, 0).
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub boot_delay: Duration,
@@ -85,11 +150,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), SandboxError> {
     let started = Instant::now();
-    let scenario_text = match &args.scenario {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| SandboxError(format!("reading {}: {e}", path.display())))?,
-        None => DEFAULT_SCENARIO.to_owned(),
-    };
+    let scenario_text = args.scenario.text()?;
     let scenario = Scenario::parse(&scenario_text).map_err(|e| fail("scenario")(e.to_string()))?;
     let zone = scenario.zone.clone().unwrap_or_else(|| "is1a".to_owned());
 
@@ -115,6 +176,11 @@ pub async fn run(
     let config = provider_config(&sim, &zone)?;
     let cloud =
         sacloud::Client::new(config.api.clone()).map_err(|e| fail("API client")(e.to_string()))?;
+    // The narration looks every 200 ms with a client of its own, without a rate limit: sharing
+    // the controller's would spend the controller's budget (5 requests/s) on looking.
+    let mut look_config = config.api.clone();
+    look_config.rate_limit.per_second = 0.0;
+    let look = sacloud::Client::new(look_config).map_err(|e| fail("API client")(e.to_string()))?;
     let kube = kube::Client::try_from(kube::Config::new(
         api.url()
             .parse()
@@ -164,16 +230,30 @@ pub async fn run(
         &status.permission,
         running.serving_addr(),
     );
-    if !args.no_service {
-        create_demo_service(&api)?;
+    if args.scenario == ScenarioChoice::SharedSegment {
         say(
             out,
-            &format!("service default/{DEMO_SERVICE}: created (type LoadBalancer, port 80/TCP)"),
+            "scenario shared-segment: every server is on the shared segment only (no switch+router, no @k8s tag); a load-balancer appliance cannot serve these nodes, an Enhanced Load Balancer can",
+        );
+    }
+    if !args.no_service {
+        let annotations = args.scenario.demo_annotations();
+        create_demo_service(&api, &annotations)?;
+        let annotated: String = annotations
+            .iter()
+            .map(|(k, v)| format!(", {k}: {v}"))
+            .collect();
+        say(
+            out,
+            &format!(
+                "service default/{DEMO_SERVICE}: created (type LoadBalancer, port 80/TCP{annotated})"
+            ),
         );
     }
 
     let mut shutdown = std::pin::pin!(shutdown);
     let mut before = Snapshot::default();
+    let mut vips = BTreeMap::new();
     let mut ready = args.no_service;
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
@@ -181,7 +261,7 @@ pub async fn run(
             _ = &mut shutdown => break,
             _ = tick.tick() => {}
         }
-        let now = match snapshot(&kube, &cloud).await {
+        let now = match snapshot(&kube, &look, &mut vips).await {
             Ok(now) => now,
             Err(e) => {
                 say(out, &format!("(could not look: {e})"));
@@ -266,27 +346,36 @@ fn register_nodes(api: &RunningFakeApiServer, servers: &[Server]) -> Result<(), 
     Ok(())
 }
 
-fn create_demo_service(api: &RunningFakeApiServer) -> Result<(), SandboxError> {
+fn create_demo_service(
+    api: &RunningFakeApiServer,
+    annotations: &BTreeMap<String, String>,
+) -> Result<(), SandboxError> {
+    let mut service = json!({
+        "metadata": {"name": DEMO_SERVICE, "namespace": "default"},
+        "spec": {
+            "type": "LoadBalancer",
+            "selector": {"app": DEMO_SERVICE},
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]
+        }
+    });
+    if !annotations.is_empty() {
+        service["metadata"]["annotations"] = json!(annotations);
+    }
     api.store()
-        .create(
-            "services",
-            Some("default"),
-            json!({
-                "metadata": {"name": DEMO_SERVICE, "namespace": "default"},
-                "spec": {
-                    "type": "LoadBalancer",
-                    "selector": {"app": DEMO_SERVICE},
-                    "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]
-                }
-            }),
-        )
+        .create("services", Some("default"), service)
         .map(|_| ())
         .map_err(|e| fail("creating the demo Service")(e.to_string()))
 }
 
-async fn snapshot(kube: &kube::Client, cloud: &sacloud::Client) -> Result<Snapshot, String> {
+/// One look at the cluster and the cloud. `vips` remembers the Enhanced LBs' VIPs (read from
+/// their health endpoint once each, by ID).
+async fn snapshot(
+    kube: &kube::Client,
+    cloud: &sacloud::Client,
+    vips: &mut BTreeMap<u64, String>,
+) -> Result<Snapshot, String> {
     let lp = ListParams::default();
-    let (nodes, services, events, appliances) = tokio::try_join!(
+    let (nodes, services, events, appliances, enhanced) = tokio::try_join!(
         async {
             Api::<Node>::all(kube.clone())
                 .list(&lp)
@@ -311,7 +400,32 @@ async fn snapshot(kube: &kube::Client, cloud: &sacloud::Client) -> Result<Snapsh
                 .await
                 .map_err(|e| e.to_string())
         },
+        async {
+            cloud
+                .find_proxy_lbs(&Filter::new())
+                .await
+                .map_err(|e| e.to_string())
+        },
     )?;
+    vips.retain(|id, _| enhanced.iter().any(|i| i.id.0 == *id));
+    for item in &enhanced {
+        if vips.contains_key(&item.id.0) {
+            continue;
+        }
+        let vip = match item.status.virtual_ip_address {
+            Some(vip) => Some(vip),
+            // Unknown for now if the health endpoint does not answer (the item may be going
+            // away); asked again next time.
+            None => cloud
+                .proxy_lb_health(item.id)
+                .await
+                .ok()
+                .and_then(|h| h.current_vip),
+        };
+        if let Some(vip) = vip {
+            vips.insert(item.id.0, vip.to_string());
+        }
+    }
     Ok(Snapshot {
         nodes: nodes
             .items
@@ -337,7 +451,15 @@ async fn snapshot(kube: &kube::Client, cloud: &sacloud::Client) -> Result<Snapsh
             .iter()
             .map(|a| (a.id.0, appliance_view(a)))
             .collect(),
-        events: events.items.iter().map(event_key).collect(),
+        enhanced: enhanced
+            .iter()
+            .map(|i| (i.id.0, enhanced_view(i, vips.get(&i.id.0).cloned())))
+            .collect(),
+        events: events
+            .items
+            .iter()
+            .map(|e| (event_key(e), event_time(e)))
+            .collect(),
     })
 }
 

@@ -1,11 +1,12 @@
 //! What the sandbox tells the user: the difference between two looks at the cluster and the
 //! cloud, as plain lines.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::events::v1::Event;
-use sacloud::LoadBalancer;
+use k8s_openapi::jiff::Timestamp;
+use sacloud::{LoadBalancer, ProxyLb};
 
 use crate::provider::load_balancers::appliance::{Phase, phase};
 
@@ -18,9 +19,14 @@ pub struct Snapshot {
     pub services: BTreeMap<String, Vec<String>>,
     /// Appliance ID → (name, phase, VIPs, real servers).
     pub appliances: BTreeMap<u64, ApplianceView>,
-    /// Events seen: (object, type, reason, note).
-    pub events: BTreeSet<(String, String, String, String)>,
+    /// Enhanced Load Balancer ID → (name, plan, VIP, ports, real servers).
+    pub enhanced: BTreeMap<u64, EnhancedView>,
+    /// Events seen: (object, type, reason, note) → when it first happened, if known.
+    pub events: BTreeMap<EventKey, Option<Timestamp>>,
 }
+
+/// An event as the sandbox tells it: (object, type, reason, note).
+pub type EventKey = (String, String, String, String);
 
 /// What the sandbox shows of an appliance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +38,21 @@ pub struct ApplianceView {
     /// VIPs.
     pub vips: Vec<String>,
     /// Real server addresses of the first port.
+    pub real_servers: Vec<String>,
+}
+
+/// What the sandbox shows of an Enhanced Load Balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnhancedView {
+    /// Name.
+    pub name: String,
+    /// Plan and region, e.g. `100 CPS, region is1`.
+    pub plan: String,
+    /// The VIP, once known.
+    pub vip: Option<String>,
+    /// Listeners, e.g. `80/tcp`.
+    pub ports: Vec<String>,
+    /// Real servers as `address:port`, sorted.
     pub real_servers: Vec<String>,
 }
 
@@ -106,8 +127,50 @@ pub fn appliance_view(lb: &LoadBalancer) -> ApplianceView {
     }
 }
 
+/// What the sandbox shows of an Enhanced Load Balancer whose VIP is `vip` (its health
+/// endpoint's `CurrentVIP`, if read).
+pub fn enhanced_view(item: &ProxyLb, vip: Option<String>) -> EnhancedView {
+    let mut real_servers: Vec<(std::net::Ipv4Addr, u16)> = item
+        .settings
+        .servers
+        .iter()
+        .filter_map(|s| Some((s.ip_address?, s.port)))
+        .collect();
+    real_servers.sort();
+    EnhancedView {
+        name: item.name.clone(),
+        plan: format!(
+            "{}, region {}",
+            item.plan()
+                .map(|p| format!("{} CPS", p.cps()))
+                .unwrap_or_else(|| item.service_class.clone()),
+            item.status.region
+        ),
+        vip: vip.or_else(|| item.status.virtual_ip_address.map(|v| v.to_string())),
+        ports: item
+            .settings
+            .bind_ports
+            .iter()
+            .map(|b| format!("{}/{}", b.port, b.proxy_mode))
+            .collect(),
+        real_servers: real_servers
+            .into_iter()
+            .map(|(ip, port)| format!("{ip}:{port}"))
+            .collect(),
+    }
+}
+
+/// When an event first happened: its `eventTime`, else when it was stored.
+pub fn event_time(event: &Event) -> Option<Timestamp> {
+    event
+        .event_time
+        .as_ref()
+        .map(|t| t.0)
+        .or_else(|| event.metadata.creation_timestamp.as_ref().map(|t| t.0))
+}
+
 /// The (object, type, reason, note) of an event.
-pub fn event_key(event: &Event) -> (String, String, String, String) {
+pub fn event_key(event: &Event) -> EventKey {
     let regarding = event.regarding.as_ref();
     let object = format!(
         "{} {}{}",
@@ -179,8 +242,16 @@ pub fn narrate(before: &Snapshot, now: &Snapshot) -> Vec<String> {
             lines.push(format!("appliance {} (ID {id}): deleted", view.name));
         }
     }
-    for event in now.events.difference(&before.events) {
-        let (object, type_, reason, note) = event;
+    narrate_enhanced(before, now, &mut lines);
+    // New events in the order they happened (several can arrive between two looks).
+    let mut new: Vec<(&Option<Timestamp>, &EventKey)> = now
+        .events
+        .iter()
+        .filter(|(key, _)| !before.events.contains_key(*key))
+        .map(|(key, at)| (at, key))
+        .collect();
+    new.sort();
+    for (_, (object, type_, reason, note)) in new {
         lines.push(format!("event on {object}: {type_} {reason}: {note}"));
     }
     for (name, ips) in &now.services {
@@ -192,6 +263,75 @@ pub fn narrate(before: &Snapshot, now: &Snapshot) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The Enhanced Load Balancers' part of [`narrate`]. A plan change moves an Enhanced LB to a
+/// new ID: the same name under a new ID while the old one is gone is told as such.
+fn narrate_enhanced(before: &Snapshot, now: &Snapshot, lines: &mut Vec<String>) {
+    let gone: BTreeMap<&String, u64> = before
+        .enhanced
+        .iter()
+        .filter(|(id, _)| !now.enhanced.contains_key(*id))
+        .map(|(id, v)| (&v.name, *id))
+        .collect();
+    let mut moved: Vec<u64> = Vec::new();
+    for (id, view) in &now.enhanced {
+        let what = format!("enhanced load balancer {} (ID {id})", view.name);
+        let mut old = before.enhanced.get(id);
+        if old.is_none()
+            && let Some(previous) = gone.get(&view.name)
+        {
+            moved.push(*previous);
+            old = before.enhanced.get(previous);
+            lines.push(format!(
+                "enhanced load balancer {}: now ID {id} (was {previous}), {}",
+                view.name, view.plan
+            ));
+        }
+        match old {
+            None => lines.push(format!(
+                "{what}: created, {}{}, ports {}",
+                view.plan,
+                view.vip
+                    .as_ref()
+                    .map(|v| format!(", VIP {v}"))
+                    .unwrap_or_default(),
+                list_or_none(&view.ports)
+            )),
+            Some(old) => {
+                if old.vip != view.vip
+                    && let Some(vip) = &view.vip
+                {
+                    lines.push(format!("{what}: VIP {vip}"));
+                }
+                if old.ports != view.ports {
+                    lines.push(format!("{what}: ports {}", list_or_none(&view.ports)));
+                }
+            }
+        }
+        if old.map(|o| &o.real_servers) != Some(&view.real_servers) {
+            lines.push(format!(
+                "{what}: real servers {}",
+                list_or_none(&view.real_servers)
+            ));
+        }
+    }
+    for (id, view) in &before.enhanced {
+        if !now.enhanced.contains_key(id) && !moved.contains(id) {
+            lines.push(format!(
+                "enhanced load balancer {} (ID {id}): deleted",
+                view.name
+            ));
+        }
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -216,12 +356,15 @@ mod tests {
             .insert("worker-1".into(), Some("providerID sakuracloud://1".into()));
         now.appliances
             .insert(9, view("creating", &["203.0.113.21"]));
-        now.events.insert((
-            "Service default/hello".into(),
-            "Normal".into(),
-            "EnsuringLoadBalancer".into(),
-            "Ensuring load balancer".into(),
-        ));
+        now.events.insert(
+            (
+                "Service default/hello".into(),
+                "Normal".into(),
+                "EnsuringLoadBalancer".into(),
+                "Ensuring load balancer".into(),
+            ),
+            None,
+        );
         let lines = narrate(&before, &now);
         assert_eq!(
             lines,
@@ -250,6 +393,63 @@ mod tests {
                 "appliance a1 (ID 9): up, VIP 203.0.113.25",
                 "service default/hello: external IP assigned: 203.0.113.25",
             ]
+        );
+    }
+
+    fn enhanced(vip: Option<&str>, servers: &[&str]) -> EnhancedView {
+        EnhancedView {
+            name: "a2".into(),
+            plan: "100 CPS, region is1".into(),
+            vip: vip.map(str::to_owned),
+            ports: vec!["80/tcp".into()],
+            real_servers: servers.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn tells_an_enhanced_load_balancer_from_creation_to_deletion() {
+        let before = Snapshot::default();
+        let mut now = before.clone();
+        now.enhanced.insert(7, enhanced(None, &[]));
+        assert_eq!(
+            narrate(&before, &now),
+            vec![
+                "enhanced load balancer a2 (ID 7): created, 100 CPS, region is1, ports 80/tcp",
+                "enhanced load balancer a2 (ID 7): real servers none",
+            ]
+        );
+        let mut later = now.clone();
+        later.enhanced.insert(
+            7,
+            enhanced(
+                Some("198.19.0.1"),
+                &["100.64.0.11:30000", "100.64.0.12:30000"],
+            ),
+        );
+        assert_eq!(
+            narrate(&now, &later),
+            vec![
+                "enhanced load balancer a2 (ID 7): VIP 198.19.0.1",
+                "enhanced load balancer a2 (ID 7): real servers 100.64.0.11:30000, 100.64.0.12:30000",
+            ]
+        );
+        assert!(narrate(&later, &later).is_empty());
+
+        // A plan change: the same name under a new ID.
+        let mut moved = Snapshot::default();
+        let mut view = enhanced(
+            Some("198.19.0.1"),
+            &["100.64.0.11:30000", "100.64.0.12:30000"],
+        );
+        view.plan = "500 CPS, region is1".into();
+        moved.enhanced.insert(8, view);
+        assert_eq!(
+            narrate(&later, &moved),
+            vec!["enhanced load balancer a2: now ID 8 (was 7), 500 CPS, region is1"]
+        );
+        assert_eq!(
+            narrate(&later, &Snapshot::default()),
+            vec!["enhanced load balancer a2 (ID 7): deleted"]
         );
     }
 }
