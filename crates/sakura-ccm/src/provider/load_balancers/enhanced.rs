@@ -32,8 +32,9 @@ use crate::provider::naming::{
 };
 use crate::provider::reasons;
 
-/// How long a VIP read from the health endpoint is used before it is read again (with VIP
-/// failover the VIP can move; the FQDN, also published, stays right meanwhile).
+/// With VIP failover, how long a VIP read from the health endpoint is used before it is read
+/// again (the VIP can move; the FQDN, also published, stays right meanwhile). Without failover
+/// the VIP of an ID never changes and is read once.
 pub const VIP_MAX_AGE: Duration = Duration::from_secs(60);
 /// How often a certificate that Let's Encrypt is issuing is looked for by default.
 pub const DEFAULT_CERTIFICATE_POLL: Duration = Duration::from_secs(30);
@@ -434,8 +435,9 @@ impl EnhancedLoadBalancers {
         Ok(changed)
     }
 
-    /// The VIP to publish: `CurrentVIP` from the health endpoint, read at most once per
-    /// [`VIP_MAX_AGE`]; `Status.VirtualIPAddress` when the health endpoint has none.
+    /// The VIP to publish: `CurrentVIP` from the health endpoint, read once per ID (with VIP
+    /// failover at most once per [`VIP_MAX_AGE`]); `Status.VirtualIPAddress` when the health
+    /// endpoint has none.
     async fn vip(&self, item: &ProxyLb) -> Result<Option<Ipv4Addr>, ProviderError> {
         let cached = self
             .vips
@@ -445,7 +447,7 @@ impl EnhancedLoadBalancers {
             .copied();
         if let Some((vip, at)) = cached
             && vip.is_some()
-            && at.elapsed() < VIP_MAX_AGE
+            && (!item.status.use_vip_failover || at.elapsed() < VIP_MAX_AGE)
         {
             return Ok(vip);
         }

@@ -34,6 +34,9 @@ pub struct GlobalTarget {
     pub name: String,
     /// Its first `ExternalIP` (IPv4), if any.
     pub address: Option<Ipv4Addr>,
+    /// Whether the Node reports any address at all: one without is still being initialized
+    /// (its addresses follow), not one without a global address.
+    pub has_addresses: bool,
 }
 
 /// The targets for `nodes`, by name.
@@ -42,6 +45,11 @@ pub fn global_targets(nodes: &[Node]) -> Vec<GlobalTarget> {
         .iter()
         .map(|n| GlobalTarget {
             name: n.metadata.name.clone().unwrap_or_default(),
+            has_addresses: n
+                .status
+                .as_ref()
+                .and_then(|s| s.addresses.as_ref())
+                .is_some_and(|a| !a.is_empty()),
             address: n
                 .status
                 .as_ref()
@@ -157,6 +165,8 @@ pub fn desired_enhanced(
 
     let (with_address, without): (Vec<&GlobalTarget>, Vec<&GlobalTarget>) =
         targets.iter().partition(|t| t.address.is_some());
+    // Nodes still being initialized get their addresses (and a node-set update) shortly.
+    let without: Vec<&GlobalTarget> = without.into_iter().filter(|t| t.has_addresses).collect();
     if !without.is_empty() {
         let names: Vec<String> = without.iter().map(|t| t.name.clone()).collect();
         events.push(ProviderEvent::warning(
@@ -457,6 +467,7 @@ mod tests {
             .map(|i| GlobalTarget {
                 name: format!("node-{i:02}"),
                 address: Some(Ipv4Addr::new(203, 0, 113, 10 + i as u8)),
+                has_addresses: true,
             })
             .collect()
     }
@@ -497,11 +508,13 @@ mod tests {
             vec![
                 GlobalTarget {
                     name: "a".into(),
-                    address: None
+                    address: None,
+                    has_addresses: true
                 },
                 GlobalTarget {
                     name: "b".into(),
-                    address: Some("203.0.113.2".parse().unwrap())
+                    address: Some("203.0.113.2".parse().unwrap()),
+                    has_addresses: true
                 },
             ]
         );
@@ -641,6 +654,12 @@ mod tests {
         t.push(GlobalTarget {
             name: "private".into(),
             address: None,
+            has_addresses: true,
+        });
+        t.push(GlobalTarget {
+            name: "joining".into(),
+            address: None,
+            has_addresses: false,
         });
         let d = desired_enhanced(
             &[
@@ -662,6 +681,10 @@ mod tests {
             ]
         );
         assert!(d.events[2].message.contains("private"));
+        assert!(
+            !d.events[2].message.contains("joining"),
+            "a Node without addresses yet is still being initialized"
+        );
         assert_eq!(d.real_servers.len(), 2);
     }
 

@@ -102,13 +102,23 @@ impl SakuraLoadBalancers {
         let requested = self.requested(service)?;
         let events: Vec<ProviderEvent> = requested.ignored_event().into_iter().collect();
         let nodes = select_nodes(nodes, requested.node_selector());
+        // Only a Service that already has a load balancer can have one of the other kind (its
+        // type changed): a new Service costs no look at the other kind. (The lookup itself is
+        // by identity, never by status.)
+        let has_status = service
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|l| l.ingress.as_ref())
+            .is_some_and(|i| !i.is_empty());
         match &requested {
             Requested::Appliance(options) => {
-                if self
-                    .appliances
-                    .find(&identity, Freshness::MaxAge)
-                    .await?
-                    .is_none()
+                if has_status
+                    && self
+                        .appliances
+                        .find(&identity, Freshness::MaxAge)
+                        .await?
+                        .is_none()
                     && let Some(item) = self.enhanced.find(&identity, Freshness::MaxAge).await?
                 {
                     return self
@@ -120,11 +130,12 @@ impl SakuraLoadBalancers {
                     .await
             }
             Requested::Enhanced(options) => {
-                if self
-                    .enhanced
-                    .find(&identity, Freshness::MaxAge)
-                    .await?
-                    .is_none()
+                if has_status
+                    && self
+                        .enhanced
+                        .find(&identity, Freshness::MaxAge)
+                        .await?
+                        .is_none()
                     && let Some(appliance) =
                         self.appliances.find(&identity, Freshness::MaxAge).await?
                 {

@@ -127,7 +127,9 @@ fn not_found_message(kind: NetworkKind, selector: Option<&str>) -> String {
         "no {noun} in this zone has {tags}; add {tags} to the {noun} {nodes}{shared}",
         tags = tags_phrase(selector),
         shared = match kind {
-            NetworkKind::Router => " (the shared segment is not supported)",
+            NetworkKind::Router => {
+                " (a load-balancer appliance cannot sit on the shared segment; nodes there use load-balancer-type enhanced)"
+            }
             NetworkKind::Switch =>
                 " (a router's switch does not count: use load-balancer-type internet for it)",
         }
