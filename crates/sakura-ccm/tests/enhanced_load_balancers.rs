@@ -9,7 +9,6 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use std::time::Duration;
 
 use cloud_provider::provider::LoadBalancer as _;
 use k8s_openapi::api::core::v1::Node;
@@ -876,6 +875,5 @@ fn changing_the_type_keeps_the_existing_load_balancer_with_a_warning() {
         assert_eq!(cluster.ingress_ip("web").await, Some(ip));
         assert_eq!(wait_item(&cluster, &uid).await.id, id);
         assert_eq!(cluster.load_balancers().await.len(), 0);
-        let _ = Duration::ZERO;
     })
 }
