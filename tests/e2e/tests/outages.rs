@@ -32,7 +32,7 @@ fn an_apiserver_outage_costs_no_cpu_and_heals_without_a_restart() {
         let cpu_before = ccm.process.cpu_time();
         let started = Instant::now();
         // The outage itself: nothing to wait for but time.
-        std::thread::sleep(OUTAGE);
+        tokio::time::sleep(OUTAGE).await;
         let used = ccm.process.cpu_time() - cpu_before;
         let share = used.as_secs_f64() / started.elapsed().as_secs_f64();
         eprintln!(
@@ -149,7 +149,7 @@ fn a_cloud_outage_deletes_nothing_and_catches_up_afterwards() {
         })
         .await;
         if let Some(rest) = OUTAGE.checked_sub(outage.elapsed()) {
-            std::thread::sleep(rest);
+            tokio::time::sleep(rest).await;
         }
         assert!(
             api.node("worker-2").await.is_some(),
@@ -224,7 +224,7 @@ fn a_hanging_cloud_api_is_timed_out_and_caught_up_with() {
         api.register_node("worker-2", None).await;
         api.create_service("web", json!({}), &[80]).await;
         api.wait_for_event("web", "SyncLoadBalancerFailed").await;
-        std::thread::sleep(OUTAGE / 2);
+        tokio::time::sleep(OUTAGE / 2).await;
         assert!(api.node("worker-2").await.is_some());
         assert_eq!(api.ingress_ip("web").await, None);
         let metrics = ccm.metrics().await.unwrap();
