@@ -347,7 +347,7 @@ fn a_healthy_cluster_passes_every_check() {
             text.contains("✓ controller.leader: A controller holds the leader Lease"),
             "{text}"
         );
-        assert!(text.ends_with("\n21 ✓, 0 !, 0 ✗\n"), "{text}");
+        assert!(text.ends_with("\n22 ✓, 0 !, 0 ✗\n"), "{text}");
         println!("{text}");
     })
 }
@@ -947,7 +947,7 @@ fn an_appliance_whose_service_is_gone_is_leaked() {
             .load_scenario(&Scenario::parse(other).unwrap())
             .unwrap();
         let report = doctor(&c).await;
-        let Some(doctor::Message::Leaked { appliances, .. }) =
+        let Some(doctor::Message::Services(doctor::ServiceMessage::Leaked { appliances, .. })) =
             report.finding(ids::SERVICES_LEAKED).map(|f| &f.message)
         else {
             panic!("{}", report.render_text(Lang::En));

@@ -16,12 +16,14 @@ use k8s_openapi::serde::de::DeserializeOwned;
 use kube::api::{Api, ListParams};
 use std::collections::BTreeMap;
 
+use sacloud::api::load_balancer::VirtualIpStatus;
 use sacloud::api::proxy_lb::{ProxyLb, ProxyLbHealth, ProxyMode};
 use sacloud::api::zone::ZoneInfo;
 use sacloud::{AuthStatus, Filter, Internet, LoadBalancer, Server, Switch, Zone};
 
 use super::DoctorOptions;
-use super::checks::of_this_cluster;
+use super::checks::{appliance_of_this_cluster, of_this_cluster};
+use crate::provider::load_balancers::appliance::{Phase, phase};
 
 /// The namespace and name of kube-proxy's ConfigMap (kubeadm's).
 pub const KUBE_PROXY_CONFIGMAP: (&str, &str) = ("kube-system", "kube-proxy");
@@ -55,6 +57,9 @@ pub struct Inventory {
     pub routers: Vec<Internet>,
     /// Every load-balancer appliance of the zone.
     pub load_balancers: Vec<LoadBalancer>,
+    /// `GET appliance/{id}/status` of each running appliance of this cluster, by appliance ID
+    /// (empty when load balancers are off).
+    pub load_balancer_status: BTreeMap<u64, Result<Vec<VirtualIpStatus>, ApiFailure>>,
 }
 
 /// The certificate an Enhanced Load Balancer serves, as far as the checks need it (never its
@@ -201,13 +206,24 @@ pub async fn gather_cloud(client: &sacloud::Client, options: &DoctorOptions) -> 
             .read_zone(sacloud::Id(zone.id()))
             .await
             .map_err(|e| ApiFailure::of(&format!("GET zone/{}", zone.id()), &e));
-        let (inventory, enhanced) = tokio::join!(inventory(client), async {
-            if options.load_balancers {
-                Some(enhanced_items(client, cluster_id.as_deref()).await)
-            } else {
-                None
+        let (inventory, enhanced) = tokio::join!(
+            async {
+                let mut inventory = inventory(client).await?;
+                if options.load_balancers {
+                    inventory.load_balancer_status =
+                        appliance_status(client, &inventory.load_balancers, cluster_id.as_deref())
+                            .await;
+                }
+                Ok(inventory)
+            },
+            async {
+                if options.load_balancers {
+                    Some(enhanced_items(client, cluster_id.as_deref()).await)
+                } else {
+                    None
+                }
             }
-        });
+        );
         (Some(zone_info), Some(inventory), enhanced)
     };
     CloudFacts {
@@ -283,6 +299,29 @@ async fn enhanced_items(
     Ok(out)
 }
 
+/// The real servers' health of each running appliance of this cluster: one call per appliance,
+/// one after the other (a cluster has few, and doctor should not burst the API's rate limit).
+async fn appliance_status(
+    client: &sacloud::Client,
+    load_balancers: &[LoadBalancer],
+    cluster_id: Option<&str>,
+) -> BTreeMap<u64, Result<Vec<VirtualIpStatus>, ApiFailure>> {
+    let mut out = BTreeMap::new();
+    for lb in load_balancers
+        .iter()
+        .filter(|lb| appliance_of_this_cluster(lb, cluster_id) && phase(lb) == Phase::Up)
+    {
+        let status = client.load_balancer_status(lb.id).await.map_err(|e| {
+            ApiFailure::of(
+                &format!("reading the status of load balancer {}", lb.id),
+                &e,
+            )
+        });
+        out.insert(lb.id.0, status);
+    }
+    out
+}
+
 async fn inventory(client: &sacloud::Client) -> Result<Inventory, ApiFailure> {
     let all = Filter::new();
     let (servers, switches, routers, load_balancers) = tokio::try_join!(
@@ -316,6 +355,7 @@ async fn inventory(client: &sacloud::Client) -> Result<Inventory, ApiFailure> {
         switches,
         routers,
         load_balancers,
+        load_balancer_status: BTreeMap::new(),
     })
 }
 

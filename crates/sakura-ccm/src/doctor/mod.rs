@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 pub use checks::{Finding, Status, ids};
-pub use messages::{Lang, Message};
+pub use messages::{Lang, Message, ServiceMessage, SetupMessage};
 
 use crate::config::ProviderConfig;
 
@@ -209,9 +209,9 @@ pub async fn run_command(args: &DoctorArgs, out: &mut impl Write) -> std::io::Re
             fatal.push(Finding {
                 id: ids::CLOUD_CONFIG,
                 status: Status::Fail,
-                message: Message::ConfigInvalid {
+                message: Message::Setup(SetupMessage::ConfigInvalid {
                     problems: e.problems,
-                },
+                }),
             });
             None
         }
@@ -223,9 +223,9 @@ pub async fn run_command(args: &DoctorArgs, out: &mut impl Write) -> std::io::Re
                 fatal.push(Finding {
                     id: ids::CLOUD_CONFIG,
                     status: Status::Fail,
-                    message: Message::ConfigInvalid {
+                    message: Message::Setup(SetupMessage::ConfigInvalid {
                         problems: vec![e.to_string()],
-                    },
+                    }),
                 });
                 None
             }
@@ -245,9 +245,9 @@ pub async fn run_command(args: &DoctorArgs, out: &mut impl Write) -> std::io::Re
             fatal.push(Finding {
                 id: ids::CLUSTER_CONFIG,
                 status: Status::Fail,
-                message: Message::KubeConfigInvalid {
+                message: Message::Setup(SetupMessage::KubeConfigInvalid {
                     error: e.to_string(),
-                },
+                }),
             });
             None
         }

@@ -3,7 +3,7 @@
 
 use super::{Finding, Status, finding, ids};
 use crate::doctor::facts::ApiFailure;
-use crate::doctor::messages::Message;
+use crate::doctor::messages::{Message, SetupMessage};
 
 /// `cloud.credentials`: 401/403 mean refused; anything else that failed means unreachable.
 pub fn credentials(auth: &Result<sacloud::AuthStatus, ApiFailure>) -> Finding {
@@ -11,24 +11,24 @@ pub fn credentials(auth: &Result<sacloud::AuthStatus, ApiFailure>) -> Finding {
         Ok(a) => finding(
             ids::CLOUD_CREDENTIALS,
             Status::Ok,
-            Message::CredentialsOk {
+            Message::Setup(SetupMessage::CredentialsOk {
                 account: a.account.name.clone(),
                 account_id: a.account.id.0,
-            },
+            }),
         ),
         Err(f) if matches!(f.status, Some(401 | 403)) => finding(
             ids::CLOUD_CREDENTIALS,
             Status::Fail,
-            Message::CredentialsRefused {
+            Message::Setup(SetupMessage::CredentialsRefused {
                 error: f.message.clone(),
-            },
+            }),
         ),
         Err(f) => finding(
             ids::CLOUD_CREDENTIALS,
             Status::Fail,
-            Message::CloudUnreachable {
+            Message::Setup(SetupMessage::CloudUnreachable {
                 error: f.message.clone(),
-            },
+            }),
         ),
     }
 }
@@ -41,23 +41,23 @@ pub fn permission(level: &str, load_balancers: bool) -> Finding {
         return finding(
             ids::CLOUD_PERMISSION,
             Status::Ok,
-            Message::PermissionOk {
+            Message::Setup(SetupMessage::PermissionOk {
                 permission: level,
                 load_balancers,
-            },
+            }),
         );
     }
     if matches!(level.as_str(), "view" | "arrange") {
         finding(
             ids::CLOUD_PERMISSION,
             Status::Fail,
-            Message::PermissionTooLow { permission: level },
+            Message::Setup(SetupMessage::PermissionTooLow { permission: level }),
         )
     } else {
         finding(
             ids::CLOUD_PERMISSION,
             Status::Warn,
-            Message::PermissionUnknown { permission: level },
+            Message::Setup(SetupMessage::PermissionUnknown { permission: level }),
         )
     }
 }
@@ -68,25 +68,25 @@ pub fn zone_check(zone: &str, info: &Result<sacloud::api::zone::ZoneInfo, ApiFai
         Ok(z) if z.is_dummy => finding(
             ids::CLOUD_ZONE,
             Status::Warn,
-            Message::ZoneSandbox {
+            Message::Setup(SetupMessage::ZoneSandbox {
                 zone: zone.to_owned(),
-            },
+            }),
         ),
         Ok(z) => finding(
             ids::CLOUD_ZONE,
             Status::Ok,
-            Message::ZoneOk {
+            Message::Setup(SetupMessage::ZoneOk {
                 zone: zone.to_owned(),
                 description: z.description.clone(),
-            },
+            }),
         ),
         Err(e) => finding(
             ids::CLOUD_ZONE,
             Status::Fail,
-            Message::ZoneUnknown {
+            Message::Setup(SetupMessage::ZoneUnknown {
                 zone: zone.to_owned(),
                 error: e.message.clone(),
-            },
+            }),
         ),
     }
 }
@@ -113,7 +113,10 @@ mod tests {
             }));
             assert_eq!(f.status, Status::Fail);
             assert_eq!(
-                matches!(f.message, Message::CredentialsRefused { .. }),
+                matches!(
+                    f.message,
+                    Message::Setup(SetupMessage::CredentialsRefused { .. })
+                ),
                 refused,
                 "{status:?}"
             );

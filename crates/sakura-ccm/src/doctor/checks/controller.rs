@@ -11,7 +11,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::{Finding, Status, finding, ids};
 use crate::doctor::facts::{ClusterFacts, KubeFailure, Rbac};
-use crate::doctor::messages::{Message, WorkloadRef};
+use crate::doctor::messages::{ControllerMessage, Message, WorkloadRef};
 
 /// The name the controller's image, command and workload carry.
 pub const BINARY_NAME: &str = "sakura-cloud-controller-manager";
@@ -180,33 +180,33 @@ pub fn controller_workload(cluster: &ClusterFacts) -> ControllerWorkload {
         None if !errors.is_empty() => finding(
             ids::CONTROLLER_WORKLOAD,
             Status::Warn,
-            Message::WorkloadUnreadable {
+            Message::Controller(ControllerMessage::WorkloadUnreadable {
                 error: errors.join("; "),
-            },
+            }),
         ),
         None => finding(
             ids::CONTROLLER_WORKLOAD,
             Status::Fail,
-            Message::WorkloadMissing {
+            Message::Controller(ControllerMessage::WorkloadMissing {
                 namespace: cluster.namespace.clone(),
-            },
+            }),
         ),
         Some(w) => match w.ready {
             Some((0, desired)) if desired > 0 => finding(
                 ids::CONTROLLER_WORKLOAD,
                 Status::Fail,
-                Message::WorkloadNotReady {
+                Message::Controller(ControllerMessage::WorkloadNotReady {
                     workload: w.workload.clone(),
                     desired,
-                },
+                }),
             ),
             ready => finding(
                 ids::CONTROLLER_WORKLOAD,
                 Status::Ok,
-                Message::WorkloadFound {
+                Message::Controller(ControllerMessage::WorkloadFound {
                     workload: w.workload.clone(),
                     ready,
-                },
+                }),
             ),
         },
     };
@@ -231,17 +231,17 @@ pub fn tolerations(found: &FoundWorkload) -> Finding {
         finding(
             ids::CONTROLLER_TOLERATIONS,
             Status::Ok,
-            Message::TolerationOk {
+            Message::Controller(ControllerMessage::TolerationOk {
                 workload: found.workload.clone(),
-            },
+            }),
         )
     } else {
         finding(
             ids::CONTROLLER_TOLERATIONS,
             Status::Fail,
-            Message::TolerationMissing {
+            Message::Controller(ControllerMessage::TolerationMissing {
                 workload: found.workload.clone(),
-            },
+            }),
         )
     }
 }
@@ -293,42 +293,42 @@ pub fn leader(cluster: &ClusterFacts, found: &FoundWorkload) -> Finding {
         return finding(
             ids::CONTROLLER_LEADER,
             Status::Ok,
-            Message::LeaderElectionOff {
+            Message::Controller(ControllerMessage::LeaderElectionOff {
                 workload: found.workload.clone(),
-            },
+            }),
         );
     }
     match &cluster.lease {
         Err(e) => finding(
             ids::CONTROLLER_LEADER,
             Status::Warn,
-            Message::LeaseUnreadable {
+            Message::Controller(ControllerMessage::LeaseUnreadable {
                 error: e.message.clone(),
-            },
+            }),
         ),
         Ok(None) => finding(
             ids::CONTROLLER_LEADER,
             Status::Fail,
-            Message::LeaseMissing {
+            Message::Controller(ControllerMessage::LeaseMissing {
                 lease: format!("{}/{}", cluster.namespace, cluster.lease_name),
-            },
+            }),
         ),
         Ok(Some(lease)) => match lease_state(lease, cluster.now) {
             (holder, Ok(renewed_secs_ago)) => finding(
                 ids::CONTROLLER_LEADER,
                 Status::Ok,
-                Message::LeaseFresh {
+                Message::Controller(ControllerMessage::LeaseFresh {
                     holder,
                     renewed_secs_ago,
-                },
+                }),
             ),
             (holder, Err(expired_secs_ago)) => finding(
                 ids::CONTROLLER_LEADER,
                 Status::Fail,
-                Message::LeaseExpired {
+                Message::Controller(ControllerMessage::LeaseExpired {
                     holder,
                     expired_secs_ago,
-                },
+                }),
             ),
         },
     }
@@ -403,9 +403,9 @@ pub fn rbac(
             return Some(finding(
                 ids::CONTROLLER_RBAC,
                 Status::Warn,
-                Message::RbacUnknown {
+                Message::Controller(ControllerMessage::RbacUnknown {
                     why: e.message.clone(),
-                },
+                }),
             ));
         }
     };
@@ -474,18 +474,18 @@ pub fn rbac(
         finding(
             ids::CONTROLLER_RBAC,
             Status::Ok,
-            Message::RbacOk {
+            Message::Controller(ControllerMessage::RbacOk {
                 service_account: sa_label,
-            },
+            }),
         )
     } else {
         finding(
             ids::CONTROLLER_RBAC,
             Status::Fail,
-            Message::RbacMissing {
+            Message::Controller(ControllerMessage::RbacMissing {
                 service_account: sa_label,
                 missing,
-            },
+            }),
         )
     })
 }
@@ -503,10 +503,10 @@ mod tests {
         let w = controller_workload(&c);
         assert!(matches!(
             &w.findings[0].message,
-            Message::WorkloadFound {
+            Message::Controller(ControllerMessage::WorkloadFound {
                 ready: Some((2, 2)),
                 ..
-            }
+            })
         ));
         let mut c = cluster();
         c.deployments = Ok(vec![deployment(json!([]), &[], Some(0))]);
@@ -529,10 +529,10 @@ mod tests {
         assert_eq!(w.found.unwrap().workload.kind, "DaemonSet");
         assert!(matches!(
             &w.findings[0].message,
-            Message::WorkloadFound {
+            Message::Controller(ControllerMessage::WorkloadFound {
                 ready: Some((1, 3)),
                 ..
-            }
+            })
         ));
         // Something else in the namespace is not the controller.
         let mut c = cluster();
@@ -572,10 +572,10 @@ mod tests {
             verdict(&c, &found()),
             (
                 Status::Ok,
-                Message::LeaseFresh {
+                Message::Controller(ControllerMessage::LeaseFresh {
                     holder: "me".into(),
                     renewed_secs_ago: 5
-                }
+                })
             )
         );
         c.lease = Ok(Some(lease("me", Some("2025-06-01T11:59:00.000000Z"))));
@@ -583,10 +583,10 @@ mod tests {
             verdict(&c, &found()),
             (
                 Status::Fail,
-                Message::LeaseExpired {
+                Message::Controller(ControllerMessage::LeaseExpired {
                     holder: "me".into(),
                     expired_secs_ago: Some(45)
-                }
+                })
             )
         );
         c.lease = Ok(Some(lease("", Some("2025-06-01T11:59:59.000000Z"))));
@@ -650,9 +650,9 @@ mod tests {
         let v = rbac(&Ok(full.clone()), &f, "cloud-controller-manager").unwrap();
         assert_eq!(
             v.message,
-            Message::RbacOk {
+            Message::Controller(ControllerMessage::RbacOk {
                 service_account: "kube-system/ccm".into()
-            }
+            })
         );
         // Bound to another ServiceAccount: nothing counts.
         let mut other = full.clone();
@@ -662,7 +662,7 @@ mod tests {
             "subjects": [{"kind": "ServiceAccount", "name": "ccm", "namespace": "default"}]
         }))];
         let v = rbac(&Ok(other), &f, "cloud-controller-manager").unwrap();
-        let Message::RbacMissing { missing, .. } = &v.message else {
+        let Message::Controller(ControllerMessage::RbacMissing { missing, .. }) = &v.message else {
             panic!("{v:?}")
         };
         assert_eq!(missing.len(), REQUIRED_ACCESS.len());
@@ -684,7 +684,7 @@ mod tests {
         let v = rbac(&Ok(split.clone()), &f, "cloud-controller-manager").unwrap();
         assert_eq!(v.status, Status::Ok, "{v:?}");
         let v = rbac(&Ok(split), &f, "another-lease").unwrap();
-        let Message::RbacMissing { missing, .. } = &v.message else {
+        let Message::Controller(ControllerMessage::RbacMissing { missing, .. }) = &v.message else {
             panic!("{v:?}")
         };
         assert_eq!(missing, &["coordination.k8s.io leases: get, update"]);
@@ -697,7 +697,7 @@ mod tests {
             ..Rbac::default()
         };
         let v = rbac(&Ok(namespaced_only), &f, "cloud-controller-manager").unwrap();
-        let Message::RbacMissing { missing, .. } = &v.message else {
+        let Message::Controller(ControllerMessage::RbacMissing { missing, .. }) = &v.message else {
             panic!("{v:?}")
         };
         assert_eq!(missing.len(), REQUIRED_ACCESS.len() - 1);

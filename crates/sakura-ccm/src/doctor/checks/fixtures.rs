@@ -1,6 +1,8 @@
 //! Hand-built facts for the checks' unit tests: Nodes, servers, routers, switches, Services,
 //! appliances, events and the controller's workload, each as small as a check needs.
 
+use std::collections::BTreeMap;
+
 use cloud_provider::labels::TAINT_UNINITIALIZED;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -159,6 +161,7 @@ pub(super) fn inventory(
         switches,
         routers,
         load_balancers: Vec::new(),
+        load_balancer_status: BTreeMap::new(),
     }
 }
 

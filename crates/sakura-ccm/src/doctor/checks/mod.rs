@@ -26,7 +26,7 @@ use k8s_openapi::jiff::Timestamp;
 use sacloud::Server;
 
 use super::facts::Facts;
-use super::messages::{Message, NodeServer};
+use super::messages::{Message, NodeServer, ServiceMessage, SetupMessage};
 use crate::provider::annotations::{
     EnhancedOptions, LoadBalancerOptions, Requested, parse_service_with_defaults,
 };
@@ -56,7 +56,8 @@ pub use network::{kube_proxy, network, network_ambiguity, shared_segment, tagged
 pub use nodes::{
     JUST_JOINED_SECS, duplicate_names, kubelets_external, node_network, uninitialized, unmatched,
 };
-pub use services::{failed, leaked, limits, pending};
+pub(crate) use services::appliance_of_this_cluster;
+pub use services::{failed, leaked, limits, pending, real_server_health};
 
 use controller::controller_running;
 
@@ -110,6 +111,8 @@ pub mod ids {
     pub const SERVICES_LEAKED: &str = "services.leaked";
     /// Appliances of this cluster that failed.
     pub const SERVICES_FAILED: &str = "services.failed";
+    /// Real servers of appliances of this cluster that fail their health check.
+    pub const SERVICES_HEALTH: &str = "services.health";
     /// Nodes without a global address, left out of Enhanced LBs.
     pub const ENHANCED_GLOBAL_ADDRESS: &str = "enhanced.global_address";
     /// `enhanced` Services with more TCP ports than an Enhanced LB serves.
@@ -124,7 +127,7 @@ pub mod ids {
     pub const ENHANCED_HEALTH: &str = "enhanced.health";
 
     /// Every check ID, in report order.
-    pub const ALL: [&str; 30] = [
+    pub const ALL: [&str; 31] = [
         CLOUD_CONFIG,
         CLUSTER_CONFIG,
         CLOUD_CREDENTIALS,
@@ -149,6 +152,7 @@ pub mod ids {
         SERVICES_LIMITS,
         SERVICES_LEAKED,
         SERVICES_FAILED,
+        SERVICES_HEALTH,
         ENHANCED_GLOBAL_ADDRESS,
         ENHANCED_PORTS,
         ENHANCED_REAL_SERVERS,
@@ -239,9 +243,9 @@ pub fn run_checks(facts: &Facts) -> Vec<Finding> {
             out.push(finding(
                 ids::CLOUD_INVENTORY,
                 Status::Fail,
-                Message::InventoryFailed {
+                Message::Setup(SetupMessage::InventoryFailed {
                     error: e.message.clone(),
-                },
+                }),
             ));
             None
         }
@@ -260,17 +264,17 @@ pub fn run_checks(facts: &Facts) -> Vec<Finding> {
         Ok(w) => finding(
             ids::CLUSTER_CONNECTION,
             Status::Ok,
-            Message::ClusterOk {
+            Message::Setup(SetupMessage::ClusterOk {
                 nodes: w.nodes.len(),
                 services: w.services.len(),
-            },
+            }),
         ),
         Err(e) => finding(
             ids::CLUSTER_CONNECTION,
             Status::Fail,
-            Message::ClusterUnreachable {
+            Message::Setup(SetupMessage::ClusterUnreachable {
                 error: e.message.clone(),
-            },
+            }),
         ),
     });
     let controller = controller_workload(cluster);
@@ -306,7 +310,7 @@ pub fn run_checks(facts: &Facts) -> Vec<Finding> {
             out.push(finding(
                 ids::SERVICES_PENDING,
                 Status::Ok,
-                Message::LoadBalancersDisabled,
+                Message::Services(ServiceMessage::LoadBalancersDisabled),
             ));
         } else {
             out.push(pending(
@@ -335,6 +339,13 @@ pub fn run_checks(facts: &Facts) -> Vec<Finding> {
                 out.push(failed(
                     &inv.load_balancers,
                     services,
+                    cloud.cluster_id.as_deref(),
+                ));
+                out.extend(real_server_health(
+                    &inv.load_balancers,
+                    &inv.load_balancer_status,
+                    services,
+                    &core.nodes,
                     cloud.cluster_id.as_deref(),
                 ));
             }
@@ -551,7 +562,7 @@ mod tests {
         let got = run_checks(&facts);
         assert!(
             got.iter()
-                .any(|f| f.message == Message::LoadBalancersDisabled)
+                .any(|f| f.message == Message::Services(ServiceMessage::LoadBalancersDisabled))
         );
         assert!(got.iter().all(|f| f.id != ids::SERVICES_LIMITS));
     }

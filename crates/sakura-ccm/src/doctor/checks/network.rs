@@ -13,7 +13,9 @@ use sacloud::{Id, Internet, NicConnection, Switch};
 
 use super::{Finding, NodeMatch, ServiceKinds, Status, finding, ids, node_server, service_key};
 use crate::doctor::facts::{Inventory, KubeFailure};
-use crate::doctor::messages::{EnhancedMessage, Message, NetKind, NodeServer, ProxyUnknown};
+use crate::doctor::messages::{
+    EnhancedMessage, Message, NetKind, NetworkMessage, NodeServer, ProxyUnknown,
+};
 use crate::provider::annotations::{LoadBalancerOptions, LoadBalancerType};
 use crate::provider::cidr::Ipv4Cidr;
 use crate::provider::naming::TAG_K8S;
@@ -51,14 +53,14 @@ pub fn network(inv: &Inventory, load_balancers: bool, appliance_needed: bool) ->
         return finding(
             ids::CLOUD_NETWORK,
             Status::Ok,
-            Message::NetworkFound { routers, switches },
+            Message::Network(NetworkMessage::NetworkFound { routers, switches }),
         );
     }
     if !switches.is_empty() {
         return finding(
             ids::CLOUD_NETWORK,
             Status::Ok,
-            Message::NetworkSwitchOnly { switches },
+            Message::Network(NetworkMessage::NetworkSwitchOnly { switches }),
         );
     }
     if load_balancers && !appliance_needed {
@@ -89,10 +91,10 @@ pub fn network(inv: &Inventory, load_balancers: bool, appliance_needed: bool) ->
         } else {
             Status::Warn
         },
-        Message::NetworkNone {
+        Message::Network(NetworkMessage::NetworkNone {
             near_misses,
             load_balancers,
-        },
+        }),
     )
 }
 
@@ -167,7 +169,7 @@ pub fn network_ambiguity(
         return finding(
             ids::CLOUD_NETWORK_AMBIGUOUS,
             Status::Fail,
-            Message::NetworkAmbiguousServices { services: failing },
+            Message::Network(NetworkMessage::NetworkAmbiguousServices { services: failing }),
         );
     }
     for (kind, count, hidden) in [
@@ -186,10 +188,10 @@ pub fn network_ambiguity(
             return finding(
                 ids::CLOUD_NETWORK_AMBIGUOUS,
                 Status::Warn,
-                Message::NetworkIndistinguishable {
+                Message::Network(NetworkMessage::NetworkIndistinguishable {
                     kind,
                     names: hidden,
-                },
+                }),
             );
         }
     }
@@ -197,26 +199,26 @@ pub fn network_ambiguity(
         return finding(
             ids::CLOUD_NETWORK_AMBIGUOUS,
             Status::Ok,
-            Message::NetworkSelectable {
+            Message::Network(NetworkMessage::NetworkSelectable {
                 kind: NetKind::Router,
                 names: routers.into_iter().map(label).collect(),
-            },
+            }),
         );
     }
     if switches.len() > 1 {
         return finding(
             ids::CLOUD_NETWORK_AMBIGUOUS,
             Status::Ok,
-            Message::NetworkSelectable {
+            Message::Network(NetworkMessage::NetworkSelectable {
                 kind: NetKind::Switch,
                 names: switches.into_iter().map(label).collect(),
-            },
+            }),
         );
     }
     finding(
         ids::CLOUD_NETWORK_AMBIGUOUS,
         Status::Ok,
-        Message::NetworkUnambiguous,
+        Message::Network(NetworkMessage::NetworkUnambiguous),
     )
 }
 
@@ -242,7 +244,7 @@ pub fn shared_segment(matches: &[NodeMatch<'_>], kinds: &ServiceKinds<'_>) -> Fi
         finding(
             ids::CLOUD_SHARED_SEGMENT,
             Status::Ok,
-            Message::SharedSegmentOk,
+            Message::Network(NetworkMessage::SharedSegmentOk),
         )
     } else if !kinds.appliance_needed() {
         finding(
@@ -257,14 +259,14 @@ pub fn shared_segment(matches: &[NodeMatch<'_>], kinds: &ServiceKinds<'_>) -> Fi
         finding(
             ids::CLOUD_SHARED_SEGMENT,
             Status::Fail,
-            Message::SharedSegmentOnly {
+            Message::Network(NetworkMessage::SharedSegmentOnly {
                 servers: only_shared,
                 appliance_services: kinds
                     .appliance
                     .iter()
                     .map(|(s, _)| service_key(s))
                     .collect(),
-            },
+            }),
         )
     }
 }
@@ -338,7 +340,7 @@ pub fn kube_proxy(
         finding(
             ids::NETWORK_KUBE_PROXY,
             Status::Warn,
-            Message::KubeProxyUnknown(why),
+            Message::Network(NetworkMessage::KubeProxyUnknown(why)),
         )
     };
     let cm = match configmap {
@@ -371,26 +373,26 @@ pub fn kube_proxy(
         return finding(
             ids::NETWORK_KUBE_PROXY,
             Status::Ok,
-            Message::KubeProxyNotIpvs {
+            Message::Network(NetworkMessage::KubeProxyNotIpvs {
                 mode: if mode.is_empty() {
                     "iptables".to_owned()
                 } else {
                     mode
                 },
-            },
+            }),
         );
     }
     if config["ipvs"]["strictARP"].as_bool() == Some(true) {
         finding(
             ids::NETWORK_KUBE_PROXY,
             Status::Ok,
-            Message::KubeProxyStrictArp,
+            Message::Network(NetworkMessage::KubeProxyStrictArp),
         )
     } else {
         finding(
             ids::NETWORK_KUBE_PROXY,
             Status::Fail,
-            Message::KubeProxyNoStrictArp,
+            Message::Network(NetworkMessage::KubeProxyNoStrictArp),
         )
     }
 }
@@ -407,10 +409,20 @@ mod tests {
     #[test]
     fn network_verdicts() {
         let f = network(&healthy_inventory(), true, true);
-        assert!(matches!(f.message, Message::NetworkFound { .. }) && f.status == Status::Ok);
+        assert!(
+            matches!(
+                f.message,
+                Message::Network(NetworkMessage::NetworkFound { .. })
+            ) && f.status == Status::Ok
+        );
         let only_switch = inventory(vec![], vec![], vec![switch(7, "priv", &["@k8s"])]);
         let f = network(&only_switch, true, true);
-        assert!(matches!(f.message, Message::NetworkSwitchOnly { .. }) && f.status == Status::Ok);
+        assert!(
+            matches!(
+                f.message,
+                Message::Network(NetworkMessage::NetworkSwitchOnly { .. })
+            ) && f.status == Status::Ok
+        );
         let none = inventory(
             vec![],
             vec![router(5, "r", &["K8S"], "203.0.113.16")],
@@ -418,7 +430,7 @@ mod tests {
         );
         let f = network(&none, true, true);
         assert_eq!(f.status, Status::Fail);
-        let Message::NetworkNone { near_misses, .. } = &f.message else {
+        let Message::Network(NetworkMessage::NetworkNone { near_misses, .. }) = &f.message else {
             panic!("{f:?}")
         };
         assert_eq!(near_misses, &["\"r\": \"K8S\"", "\"s\": \"@k8s \""]);
@@ -442,7 +454,10 @@ mod tests {
             network_ambiguity(inv, &ServiceKinds::of(services, &BTreeMap::new()).appliance)
         };
         let f = ambiguity(&one, std::slice::from_ref(&svc));
-        assert_eq!(f.message, Message::NetworkUnambiguous);
+        assert_eq!(
+            f.message,
+            Message::Network(NetworkMessage::NetworkUnambiguous)
+        );
 
         let two_distinct = inventory(
             vec![],
@@ -461,17 +476,18 @@ mod tests {
         let f = ambiguity(&two_distinct, std::slice::from_ref(&selecting));
         assert!(matches!(
             f.message,
-            Message::NetworkSelectable {
+            Message::Network(NetworkMessage::NetworkSelectable {
                 kind: NetKind::Router,
                 ..
-            }
+            })
         ));
         assert_eq!(f.status, Status::Ok);
 
         // A Service without a selector fails, whatever the tags.
         let f = ambiguity(&two_distinct, &[svc.clone(), selecting]);
         assert_eq!(f.status, Status::Fail);
-        let Message::NetworkAmbiguousServices { services } = &f.message else {
+        let Message::Network(NetworkMessage::NetworkAmbiguousServices { services }) = &f.message
+        else {
             panic!("{f:?}")
         };
         assert_eq!(services.len(), 1);
@@ -489,7 +505,8 @@ mod tests {
         );
         let f = ambiguity(&two_same, &[]);
         assert_eq!(f.status, Status::Warn);
-        let Message::NetworkIndistinguishable { names, .. } = &f.message else {
+        let Message::Network(NetworkMessage::NetworkIndistinguishable { names, .. }) = &f.message
+        else {
             panic!("{f:?}")
         };
         assert_eq!(names, &["\"a\" (ID 5)", "\"b\" (ID 6)"]);
@@ -538,10 +555,10 @@ mod tests {
         assert_eq!(f.status, Status::Fail);
         assert_eq!(
             f.message,
-            Message::SharedSegmentOnly {
+            Message::Network(NetworkMessage::SharedSegmentOnly {
                 servers: worker_2.clone(),
                 appliance_services: vec![],
-            }
+            })
         );
         // Every Service is enhanced (by annotation): fine.
         let enhanced = [lb_service(
@@ -591,10 +608,10 @@ mod tests {
             (f.status, f.message),
             (
                 Status::Fail,
-                Message::SharedSegmentOnly {
+                Message::Network(NetworkMessage::SharedSegmentOnly {
                     servers: worker_2,
                     appliance_services: vec!["default/api".into()],
-                }
+                })
             )
         );
     }
@@ -621,48 +638,58 @@ mod tests {
             verdict(Ok(None)),
             (
                 Status::Warn,
-                Message::KubeProxyUnknown(ProxyUnknown::Absent)
+                Message::Network(NetworkMessage::KubeProxyUnknown(ProxyUnknown::Absent))
             )
         );
         assert!(matches!(
             verdict(cm(None)),
             (
                 Status::Warn,
-                Message::KubeProxyUnknown(ProxyUnknown::Unparsable(_))
+                Message::Network(NetworkMessage::KubeProxyUnknown(ProxyUnknown::Unparsable(
+                    _
+                )))
             )
         ));
         assert!(matches!(
             verdict(cm(Some("mode: [unclosed"))),
             (
                 Status::Warn,
-                Message::KubeProxyUnknown(ProxyUnknown::Unparsable(_))
+                Message::Network(NetworkMessage::KubeProxyUnknown(ProxyUnknown::Unparsable(
+                    _
+                )))
             )
         ));
         assert_eq!(
             verdict(cm(Some("mode: \"\"\n"))),
             (
                 Status::Ok,
-                Message::KubeProxyNotIpvs {
+                Message::Network(NetworkMessage::KubeProxyNotIpvs {
                     mode: "iptables".into()
-                }
+                })
             )
         );
         assert_eq!(
             verdict(cm(Some("mode: nftables\n"))),
             (
                 Status::Ok,
-                Message::KubeProxyNotIpvs {
+                Message::Network(NetworkMessage::KubeProxyNotIpvs {
                     mode: "nftables".into()
-                }
+                })
             )
         );
         assert_eq!(
             verdict(cm(Some("mode: ipvs\nipvs:\n  strictARP: true\n"))),
-            (Status::Ok, Message::KubeProxyStrictArp)
+            (
+                Status::Ok,
+                Message::Network(NetworkMessage::KubeProxyStrictArp)
+            )
         );
         assert_eq!(
             verdict(cm(Some("mode: ipvs\nipvs:\n  scheduler: rr\n"))),
-            (Status::Fail, Message::KubeProxyNoStrictArp)
+            (
+                Status::Fail,
+                Message::Network(NetworkMessage::KubeProxyNoStrictArp)
+            )
         );
     }
 }

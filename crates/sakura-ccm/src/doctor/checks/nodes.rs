@@ -16,7 +16,7 @@ use sacloud::Server;
 use super::network::{tagged_networks, tagged_switch_ids};
 use super::{Finding, NodeMatch, Status, finding, ids, last_warning, node_name, node_server};
 use crate::doctor::facts::Inventory;
-use crate::doctor::messages::{Message, TaintCause, Unmatched};
+use crate::doctor::messages::{Message, NodeMessage, TaintCause, Unmatched};
 use crate::provider::instances::{Match, MatchError, node_addresses};
 
 /// Nodes younger than this may simply not have been seen by the controller yet.
@@ -68,10 +68,10 @@ pub fn unmatched(matches: &[NodeMatch<'_>]) -> Finding {
         return finding(
             ids::NODES_UNMATCHED,
             Status::Fail,
-            Message::NodesUnmatched {
+            Message::Nodes(NodeMessage::NodesUnmatched {
                 nodes: missing,
                 matched,
-            },
+            }),
         );
     }
     finding(
@@ -81,10 +81,10 @@ pub fn unmatched(matches: &[NodeMatch<'_>]) -> Finding {
         } else {
             Status::Warn
         },
-        Message::NodesMatched {
+        Message::Nodes(NodeMessage::NodesMatched {
             count: matches.len(),
             by_ip,
-        },
+        }),
     )
 }
 
@@ -105,7 +105,11 @@ pub fn duplicate_names(nodes: &[Node], servers: &[Server]) -> Finding {
         })
         .collect();
     if dups.is_empty() {
-        return finding(ids::NODES_DUPLICATE_NAMES, Status::Ok, Message::NamesUnique);
+        return finding(
+            ids::NODES_DUPLICATE_NAMES,
+            Status::Ok,
+            Message::Nodes(NodeMessage::NamesUnique),
+        );
     }
     let status = if dups.iter().any(|(_, _, node)| *node) {
         Status::Fail
@@ -115,7 +119,7 @@ pub fn duplicate_names(nodes: &[Node], servers: &[Server]) -> Finding {
     finding(
         ids::NODES_DUPLICATE_NAMES,
         status,
-        Message::NamesDuplicated { names: dups },
+        Message::Nodes(NodeMessage::NamesDuplicated { names: dups }),
     )
 }
 
@@ -157,7 +161,11 @@ pub fn uninitialized(
         tainted.push((name.to_owned(), cause));
     }
     if tainted.is_empty() {
-        return finding(ids::NODES_UNINITIALIZED, Status::Ok, Message::NoneTainted);
+        return finding(
+            ids::NODES_UNINITIALIZED,
+            Status::Ok,
+            Message::Nodes(NodeMessage::NoneTainted),
+        );
     }
     let status = if tainted
         .iter()
@@ -170,7 +178,7 @@ pub fn uninitialized(
     finding(
         ids::NODES_UNINITIALIZED,
         status,
-        Message::Tainted { nodes: tainted },
+        Message::Nodes(NodeMessage::Tainted { nodes: tainted }),
     )
 }
 
@@ -187,13 +195,13 @@ pub fn kubelets_external(nodes: &[Node]) -> Finding {
         finding(
             ids::NODES_CLOUD_PROVIDER,
             Status::Ok,
-            Message::KubeletsExternal,
+            Message::Nodes(NodeMessage::KubeletsExternal),
         )
     } else {
         finding(
             ids::NODES_CLOUD_PROVIDER,
             Status::Fail,
-            Message::KubeletsNotExternal { nodes: bad },
+            Message::Nodes(NodeMessage::KubeletsNotExternal { nodes: bad }),
         )
     }
 }
@@ -256,16 +264,16 @@ pub fn node_network(inv: &Inventory, matches: &[NodeMatch<'_>]) -> Option<Findin
         finding(
             ids::NODES_NETWORK,
             Status::Ok,
-            Message::NodeIpsInNetwork { networks },
+            Message::Nodes(NodeMessage::NodeIpsInNetwork { networks }),
         )
     } else {
         finding(
             ids::NODES_NETWORK,
             Status::Fail,
-            Message::NodeIpsOutside {
+            Message::Nodes(NodeMessage::NodeIpsOutside {
                 nodes: outside,
                 networks,
-            },
+            }),
         )
     })
 }
@@ -288,10 +296,10 @@ mod tests {
         let f = unmatched(&match_nodes(&ok, &inv.servers));
         assert_eq!(
             f.message,
-            Message::NodesMatched {
+            Message::Nodes(NodeMessage::NodesMatched {
                 count: 2,
                 by_ip: vec![]
-            }
+            })
         );
         let mut by_ip = node("w1", None, false, &[]);
         by_ip.metadata.annotations = Some(
@@ -313,7 +321,7 @@ mod tests {
         assert_eq!(f.status, Status::Fail);
         assert_eq!(
             f.message,
-            Message::NodesUnmatched {
+            Message::Nodes(NodeMessage::NodesUnmatched {
                 nodes: vec![
                     Unmatched::BadProviderId {
                         node: "aws".into(),
@@ -329,7 +337,7 @@ mod tests {
                     },
                 ],
                 matched: 1
-            }
+            })
         );
     }
 
@@ -345,9 +353,9 @@ mod tests {
         assert_eq!(f.status, Status::Warn);
         assert_eq!(
             f.message,
-            Message::NamesDuplicated {
+            Message::Nodes(NodeMessage::NamesDuplicated {
                 names: vec![("b".into(), vec![2, 3], false)]
-            }
+            })
         );
         let f = duplicate_names(&[node("b", None, true, &[])], &servers);
         assert_eq!(f.status, Status::Fail);
@@ -364,7 +372,7 @@ mod tests {
             let nodes = vec![n];
             let m = match_nodes(&nodes, &inv.servers);
             let f = uninitialized(&m, Some(warnings), running, now());
-            let Message::Tainted { nodes } = f.message else {
+            let Message::Nodes(NodeMessage::Tainted { nodes }) = f.message else {
                 panic!("{f:?}")
             };
             (f.status, nodes[0].1.clone())
@@ -416,9 +424,9 @@ mod tests {
         let f = uninitialized(&match_nodes(&nodes, &dup_servers), None, true, now());
         assert_eq!(
             f.message,
-            Message::Tainted {
+            Message::Nodes(NodeMessage::Tainted {
                 nodes: vec![("d".into(), TaintCause::DuplicateName)]
-            }
+            })
         );
     }
 
@@ -432,9 +440,9 @@ mod tests {
         let f = kubelets_external(&[node("c", None, false, &[])]);
         assert_eq!(
             f.message,
-            Message::KubeletsNotExternal {
+            Message::Nodes(NodeMessage::KubeletsNotExternal {
                 nodes: vec!["c".into()]
-            }
+            })
         );
         assert_eq!(f.status, Status::Fail);
     }
@@ -448,9 +456,9 @@ mod tests {
         let f = node_network(&inv, &match_nodes(&nodes, &inv.servers)).unwrap();
         assert_eq!(
             f.message,
-            Message::NodeIpsInNetwork {
+            Message::Nodes(NodeMessage::NodeIpsInNetwork {
                 networks: vec!["203.0.113.16/28".into()]
-            }
+            })
         );
         // No status addresses yet: the server's count.
         let nodes = vec![node("worker-2", None, true, &[])];
@@ -466,7 +474,7 @@ mod tests {
         ];
         let f = node_network(&inv, &match_nodes(&nodes, &inv.servers)).unwrap();
         assert_eq!(f.status, Status::Fail);
-        let Message::NodeIpsOutside { nodes, .. } = f.message else {
+        let Message::Nodes(NodeMessage::NodeIpsOutside { nodes, .. }) = f.message else {
             panic!()
         };
         assert_eq!(

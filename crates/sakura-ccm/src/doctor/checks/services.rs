@@ -1,20 +1,24 @@
 //! LoadBalancer Services and their appliances: `services.pending` (no address yet),
 //! `services.limits` (ports and real servers an appliance takes), `services.leaked` (appliances
-//! of this cluster without a Service) and `services.failed`.
+//! of this cluster without a Service), `services.failed` and `services.health` (real servers that
+//! fail their health check).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 
 use cloud_provider::service::predicates::node_eligible_for_load_balancers;
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::events::v1::Event;
 use sacloud::LoadBalancer;
-use sacloud::api::load_balancer::LOAD_BALANCER_CLASS;
+use sacloud::api::load_balancer::{LOAD_BALANCER_CLASS, VirtualIpStatus};
 
 use super::{
     Finding, Status, finding, ids, last_warning, lb_services, of_this_cluster, service_key,
 };
-use crate::doctor::facts::Workloads;
-use crate::doctor::messages::{ApplianceRef, Message, PendingService};
+use crate::doctor::facts::{ApiFailure, Workloads};
+use crate::doctor::messages::{
+    ApplianceRef, DownServer, Message, PendingService, ServiceMessage, UnhealthyAppliance,
+};
 use crate::provider::load_balancers::appliance::{Phase, phase};
 use crate::provider::naming::{
     Ownership, ServiceIdentity, TAG_SERVICE_PREFIX, TAG_SERVICE_UID_PREFIX, cluster_tag, owned_by,
@@ -58,13 +62,13 @@ pub fn pending(core: &Workloads, warnings: Option<&[Event]>) -> Finding {
         finding(
             ids::SERVICES_PENDING,
             Status::Ok,
-            Message::ServicesServed { count: lbs.len() },
+            Message::Services(ServiceMessage::ServicesServed { count: lbs.len() }),
         )
     } else {
         finding(
             ids::SERVICES_PENDING,
             Status::Fail,
-            Message::ServicesPending { services: waiting },
+            Message::Services(ServiceMessage::ServicesPending { services: waiting }),
         )
     }
 }
@@ -100,18 +104,22 @@ pub fn limits(lbs: &[&Service], nodes: &[Node]) -> Finding {
     } else if nodes.is_some() {
         Status::Warn
     } else {
-        return finding(ids::SERVICES_LIMITS, Status::Ok, Message::WithinLimits);
+        return finding(
+            ids::SERVICES_LIMITS,
+            Status::Ok,
+            Message::Services(ServiceMessage::WithinLimits),
+        );
     };
     finding(
         ids::SERVICES_LIMITS,
         status,
-        Message::OverLimits { ports, nodes },
+        Message::Services(ServiceMessage::OverLimits { ports, nodes }),
     )
 }
 
 /// Whether the appliance is a load balancer a CCM created for this cluster (see
 /// [`of_this_cluster`]).
-fn appliance_of_this_cluster(lb: &LoadBalancer, cluster_id: Option<&str>) -> bool {
+pub(crate) fn appliance_of_this_cluster(lb: &LoadBalancer, cluster_id: Option<&str>) -> bool {
     lb.class == LOAD_BALANCER_CLASS && of_this_cluster(&lb.tags, cluster_id)
 }
 
@@ -167,15 +175,19 @@ pub fn leaked(
         .collect();
     leaks.sort_by_key(|a| a.id);
     if leaks.is_empty() {
-        finding(ids::SERVICES_LEAKED, Status::Ok, Message::NoLeaks)
+        finding(
+            ids::SERVICES_LEAKED,
+            Status::Ok,
+            Message::Services(ServiceMessage::NoLeaks),
+        )
     } else {
         finding(
             ids::SERVICES_LEAKED,
             Status::Warn,
-            Message::Leaked {
+            Message::Services(ServiceMessage::Leaked {
                 appliances: leaks,
                 cluster_tag: cluster_id.filter(|c| !c.is_empty()).map(cluster_tag),
-            },
+            }),
         )
     }
 }
@@ -200,14 +212,120 @@ pub fn failed(
         .collect();
     bad.sort_by_key(|a| a.id);
     if bad.is_empty() {
-        finding(ids::SERVICES_FAILED, Status::Ok, Message::NoneFailed)
+        finding(
+            ids::SERVICES_FAILED,
+            Status::Ok,
+            Message::Services(ServiceMessage::NoneFailed),
+        )
     } else {
         finding(
             ids::SERVICES_FAILED,
             Status::Fail,
-            Message::Failed { appliances: bad },
+            Message::Services(ServiceMessage::Failed { appliances: bad }),
         )
     }
+}
+
+/// Every address of every Node, to name the Node behind a real server.
+fn nodes_by_address(nodes: &[Node]) -> BTreeMap<Ipv4Addr, String> {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            let name = n.metadata.name.clone().unwrap_or_default();
+            n.status
+                .iter()
+                .flat_map(|s| s.addresses.iter().flatten())
+                .filter_map(move |a| Some((a.address.parse::<Ipv4Addr>().ok()?, name.clone())))
+        })
+        .collect()
+}
+
+/// `services.health`: the real servers of each running appliance of this cluster, as the
+/// appliance's own health check sees them (`GET appliance/{id}/status`). `None` when no
+/// appliance was read. Fails when an appliance has no real server up (its Service is
+/// unreachable), warns when some are down or a status cannot be read.
+pub fn real_server_health(
+    load_balancers: &[LoadBalancer],
+    status: &BTreeMap<u64, Result<Vec<VirtualIpStatus>, ApiFailure>>,
+    services: &[Service],
+    nodes: &[Node],
+    cluster_id: Option<&str>,
+) -> Option<Finding> {
+    if status.is_empty() {
+        return None;
+    }
+    let by_address = nodes_by_address(nodes);
+    let mut unhealthy = Vec::new();
+    let mut up = 0;
+    for lb in load_balancers
+        .iter()
+        .filter(|lb| status.contains_key(&lb.id.0))
+    {
+        let appliance = ApplianceRef {
+            name: lb.name.clone(),
+            id: lb.id.0,
+            service: match owner(lb, services, cluster_id) {
+                Some(s) => format!("Service {}", service_key(s)),
+                None => tagged_for(lb),
+            },
+        };
+        let vips = match status.get(&lb.id.0) {
+            Some(Ok(vips)) => vips,
+            Some(Err(failure)) => {
+                unhealthy.push(UnhealthyAppliance {
+                    appliance,
+                    down: Vec::new(),
+                    total: 0,
+                    error: Some(failure.message.clone()),
+                });
+                continue;
+            }
+            None => continue,
+        };
+        let servers: Vec<_> = vips.iter().flat_map(|v| v.servers.iter()).collect();
+        // The API says `UP`/`DOWN`; read it without regard to case, as its clients must.
+        let down: Vec<DownServer> = servers
+            .iter()
+            .filter(|s| !s.status.eq_ignore_ascii_case("up"))
+            .map(|s| DownServer {
+                address: match s.ip_address {
+                    Some(ip) => format!("{ip}:{}", s.port),
+                    None => format!("?:{}", s.port),
+                },
+                node: s.ip_address.and_then(|ip| by_address.get(&ip).cloned()),
+                status: match s.status.as_str() {
+                    "" => "unknown".to_owned(),
+                    other => other.to_owned(),
+                },
+            })
+            .collect();
+        up += servers.len() - down.len();
+        if !down.is_empty() {
+            unhealthy.push(UnhealthyAppliance {
+                appliance,
+                down,
+                total: servers.len(),
+                error: None,
+            });
+        }
+    }
+    if unhealthy.is_empty() {
+        return Some(finding(
+            ids::SERVICES_HEALTH,
+            Status::Ok,
+            Message::Services(ServiceMessage::RealServersUp { servers: up }),
+        ));
+    }
+    let all_down = unhealthy
+        .iter()
+        .any(|u| u.error.is_none() && u.down.len() == u.total);
+    Some(finding(
+        ids::SERVICES_HEALTH,
+        if all_down { Status::Fail } else { Status::Warn },
+        Message::Services(ServiceMessage::RealServersDown {
+            appliances: unhealthy,
+        }),
+    ))
 }
 
 #[cfg(test)]
@@ -225,7 +343,7 @@ mod tests {
         };
         assert_eq!(
             pending(&core, Some(&[])).message,
-            Message::ServicesServed { count: 1 }
+            Message::Services(ServiceMessage::ServicesServed { count: 1 })
         );
         let mut class: Service = lb_service("other", &[80], json!({}), false);
         if let Some(spec) = class.spec.as_mut() {
@@ -249,7 +367,7 @@ mod tests {
         assert_eq!(f.status, Status::Fail);
         assert_eq!(
             f.message,
-            Message::ServicesPending {
+            Message::Services(ServiceMessage::ServicesPending {
                 services: vec![PendingService {
                     service: "default/api".into(),
                     last_warning: Some((
@@ -257,12 +375,12 @@ mod tests {
                         "note of AmbiguousNetwork".into()
                     ))
                 }]
-            }
+            })
         );
         let f = pending(&core, None);
         assert!(matches!(
             f.message,
-            Message::ServicesPending { ref services } if services[0].last_warning.is_none()
+            Message::Services(ServiceMessage::ServicesPending { ref services }) if services[0].last_warning.is_none()
         ));
     }
 
@@ -283,10 +401,10 @@ mod tests {
             (f.status, f.message),
             (
                 Status::Warn,
-                Message::OverLimits {
+                Message::Services(ServiceMessage::OverLimits {
                     ports: vec![],
                     nodes: Some(41)
-                }
+                })
             )
         );
         let many: Vec<i32> = (1..=21).collect();
@@ -295,7 +413,7 @@ mod tests {
         let f = limits(&core);
         assert_eq!(f.status, Status::Fail);
         assert!(
-            matches!(f.message, Message::OverLimits { ref ports, .. } if ports == &[("default/many".to_owned(), 21)])
+            matches!(f.message, Message::Services(ServiceMessage::OverLimits { ref ports, .. }) if ports == &[("default/many".to_owned(), 21)])
         );
     }
 
@@ -336,14 +454,14 @@ mod tests {
             (f.status, f.message),
             (
                 Status::Warn,
-                Message::Leaked {
+                Message::Services(ServiceMessage::Leaked {
                     appliances: vec![ApplianceRef {
                         name: "lb-2".into(),
                         id: 2,
                         service: "Service old (UID uid-old)".into()
                     }],
                     cluster_tag: Some("@k8s.ClusterID=c1".into())
-                }
+                })
             )
         );
         // Without a cluster ID only appliances without a cluster tag are this cluster's.
@@ -367,14 +485,124 @@ mod tests {
             (f.status, f.message),
             (
                 Status::Fail,
-                Message::Failed {
+                Message::Services(ServiceMessage::Failed {
                     appliances: vec![ApplianceRef {
                         name: "lb-1".into(),
                         id: 1,
                         service: "Service default/web".into()
                     }]
-                }
+                })
             )
         );
+    }
+
+    fn vip_status(servers: &[(&str, &str)]) -> Vec<VirtualIpStatus> {
+        from(json!([{
+            "VirtualIPAddress": "203.0.113.10",
+            "Port": "80",
+            "CPS": "0",
+            "Servers": servers
+                .iter()
+                .map(|(ip, status)| json!({"IPAddress": ip, "Port": "30080", "Status": status, "ActiveConn": "0", "CPS": "0"}))
+                .collect::<Vec<_>>()
+        }]))
+    }
+
+    #[test]
+    fn real_server_health_verdicts() {
+        let web = lb_service("web", &[80], json!({}), true);
+        let services = std::slice::from_ref(&web);
+        let nodes = [
+            node("worker-1", None, false, &["192.168.0.11"]),
+            node("worker-2", None, false, &["192.168.0.12"]),
+        ];
+        let ours = appliance(
+            1,
+            &[
+                "@k8s",
+                "@k8s.ClusterID=c1",
+                "@k8s.Service=web",
+                "@k8s.ServiceUID=uid-web",
+            ],
+            "available",
+        );
+        let lbs = std::slice::from_ref(&ours);
+        let check = |status: Result<Vec<VirtualIpStatus>, ApiFailure>| {
+            real_server_health(
+                lbs,
+                &BTreeMap::from([(1, status)]),
+                services,
+                &nodes,
+                Some("c1"),
+            )
+        };
+        // Nothing read (no running appliance of ours): no verdict at all.
+        assert!(real_server_health(lbs, &BTreeMap::new(), services, &nodes, Some("c1")).is_none());
+
+        // Case does not matter: the API says `UP`, clients must not depend on it.
+        let f = check(Ok(vip_status(&[
+            ("192.168.0.11", "UP"),
+            ("192.168.0.12", "up"),
+        ])));
+        assert_eq!(
+            f.map(|f| (f.status, f.message)),
+            Some((
+                Status::Ok,
+                Message::Services(ServiceMessage::RealServersUp { servers: 2 })
+            ))
+        );
+
+        let f = check(Ok(vip_status(&[
+            ("192.168.0.11", "UP"),
+            ("192.168.0.12", "DOWN"),
+        ])));
+        let appliance_ref = ApplianceRef {
+            name: "lb-1".into(),
+            id: 1,
+            service: "Service default/web".into(),
+        };
+        assert_eq!(
+            f.map(|f| (f.status, f.message)),
+            Some((
+                Status::Warn,
+                Message::Services(ServiceMessage::RealServersDown {
+                    appliances: vec![UnhealthyAppliance {
+                        appliance: appliance_ref.clone(),
+                        down: vec![DownServer {
+                            address: "192.168.0.12:30080".into(),
+                            node: Some("worker-2".into()),
+                            status: "DOWN".into(),
+                        }],
+                        total: 2,
+                        error: None,
+                    }]
+                })
+            ))
+        );
+
+        // Every real server down: the Service is unreachable.
+        let f = check(Ok(vip_status(&[
+            ("192.168.0.11", "DOWN"),
+            ("192.168.0.99", ""),
+        ])));
+        let f = f.expect("a verdict");
+        assert_eq!(f.status, Status::Fail);
+        let Message::Services(ServiceMessage::RealServersDown { appliances }) = &f.message else {
+            panic!("{f:?}");
+        };
+        assert_eq!(appliances[0].down[1].node, None, "no Node has that address");
+        assert_eq!(appliances[0].down[1].status, "unknown");
+        let en = f.message.text(crate::doctor::Lang::En);
+        assert!(en.detail.contains("every real server is down"), "{en:?}");
+        assert!(en.fix.contains(":10256"), "{en:?}");
+        let ja = f.message.text(crate::doctor::Lang::Ja);
+        assert!(ja.detail.contains("Service に到達できません"), "{ja:?}");
+
+        // A status that cannot be read warns and says why.
+        let f = check(Err(ApiFailure {
+            status: Some(503),
+            message: "reading the status of load balancer 1: 503".into(),
+        }));
+        assert_eq!(f.map(|f| f.status), Some(Status::Warn));
     }
 }
