@@ -4,7 +4,7 @@
 
 use crate::app::{App, lock};
 use crate::error::ApiError;
-use crate::faults::{ErrorRule, Faults, LatencyRule};
+use crate::faults::{FaultRule, Faults, LatencyRule};
 use crate::http::{error_response, json_response};
 use crate::lifecycle;
 use crate::model::{InstanceStatus, NicConn};
@@ -112,6 +112,28 @@ pub fn set_proxylb_health(
         .get_mut(&id)
         .ok_or_else(|| ApiError::not_found(format!("proxylbs/{id} does not exist")))?;
     crate::proxylb::set_health(lb, ip, port, status.map(str::to_owned));
+    app.persist(&st);
+    Ok(())
+}
+
+/// Set (or with `None` clear) whether the load balancer `id`'s real server `ip:port` passes its
+/// health check (`up`/`down`, any case; every port of `ip` when `port` is `None`). The setting
+/// wins over the health derived from server power and shows in `GET appliance/{id}/status`.
+pub fn set_lb_health(
+    app: &App,
+    id: u64,
+    ip: std::net::Ipv4Addr,
+    port: Option<u16>,
+    status: Option<&str>,
+) -> Result<(), ApiError> {
+    let mut st = lock(&app.state);
+    let a = st
+        .appliances
+        .get_mut(&id)
+        .filter(|a| a.class == "loadbalancer")
+        .ok_or_else(|| ApiError::not_found(format!("appliances/{id} is not a load balancer")))?;
+    crate::lb::set_server_health(&mut a.server_health, ip, port, status)
+        .map_err(ApiError::malformed)?;
     app.persist(&st);
     Ok(())
 }
@@ -233,6 +255,7 @@ fn route(
                 "GET /_sim/health", "GET|PUT /_sim/state", "POST /_sim/reset", "POST /_sim/scenario[?reset=true]",
                 "POST /_sim/{servers,switches,routers,appliances}", "DELETE /_sim/{kind}/{id}",
                 "PUT /_sim/{servers,appliances}/{id}/power", "POST /_sim/advance",
+                "PUT /_sim/appliances/{id}/health",
                 "POST /_sim/proxylbs", "DELETE /_sim/proxylbs/{id}", "PUT /_sim/proxylbs/{id}/health",
                 "GET|PUT|DELETE /_sim/faults", "POST /_sim/faults/errors", "POST /_sim/faults/latency",
                 "GET|DELETE /_sim/counters", "GET /_sim/requests",
@@ -324,6 +347,11 @@ fn route(
             set_proxylb_health(app, id_of(id)?, b.ip, b.port, b.status.as_deref())?;
             ok(json!({"ok": true}))
         }
+        ("PUT", ["appliances", id, "health"]) => {
+            let b: HealthBody = parse(body)?;
+            set_lb_health(app, id_of(id)?, b.ip, b.port, b.status.as_deref())?;
+            ok(json!({"ok": true}))
+        }
         (
             "DELETE",
             [
@@ -361,7 +389,7 @@ fn route(
             let f: Faults = parse(body)?;
             f.errors
                 .iter()
-                .try_for_each(ErrorRule::validate)
+                .try_for_each(FaultRule::validate)
                 .map_err(ApiError::malformed)?;
             *lock(&app.faults) = f;
             ok(json!({"ok": true}))
@@ -371,7 +399,7 @@ fn route(
             ok(json!({"ok": true}))
         }
         ("POST", ["faults", "errors"]) => {
-            let r: ErrorRule = parse(body)?;
+            let r: FaultRule = parse(body)?;
             r.validate().map_err(ApiError::malformed)?;
             lock(&app.faults).errors.push(r);
             ok(json!({"ok": true}))

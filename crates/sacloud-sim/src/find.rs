@@ -136,6 +136,10 @@ pub fn parse_query(raw: Option<&str>) -> Result<FindQuery, ApiError> {
         .map_err(|_| bad("query is not UTF-8 after percent-decoding"))?;
     let v: Value =
         serde_json::from_str(&text).map_err(|e| bad(format!("query is not JSON ({e})")))?;
+    if v.is_null() {
+        // saklient sends `?null` when it has no parameters.
+        return Ok(FindQuery::default());
+    }
     let m = v
         .as_object()
         .ok_or_else(|| bad("query must be a JSON object"))?;

@@ -479,6 +479,46 @@ pub fn check_entries(
     Ok(())
 }
 
+/// Whether a load balancer's real server `ip:port` passes its health check: what the admin API
+/// (or scenario) set for `ip:port`, else for `ip`, else `natural` (its address belongs to a
+/// running server).
+pub fn server_up(
+    overrides: &std::collections::BTreeMap<String, String>,
+    ip: Ipv4Addr,
+    port: u16,
+    natural: bool,
+) -> bool {
+    overrides
+        .get(&format!("{ip}:{port}"))
+        .or_else(|| overrides.get(&ip.to_string()))
+        .map_or(natural, |s| s == "up")
+}
+
+/// Set (`Some("up"|"down")`) or clear (`None`) the health of `ip:port`, or of every port of `ip`
+/// when `port` is `None` (clearing an address clears its port-specific settings too).
+pub fn set_server_health(
+    overrides: &mut std::collections::BTreeMap<String, String>,
+    ip: Ipv4Addr,
+    port: Option<u16>,
+    status: Option<&str>,
+) -> Result<(), String> {
+    let key = port.map_or_else(|| ip.to_string(), |p| format!("{ip}:{p}"));
+    match status.map(str::to_ascii_lowercase).as_deref() {
+        Some(s @ ("up" | "down")) => {
+            overrides.insert(key, s.to_owned());
+        }
+        Some(other) => return Err(format!("status must be up, down or null, got {other:?}")),
+        None => {
+            overrides.remove(&key);
+            if port.is_none() {
+                let prefix = format!("{ip}:");
+                overrides.retain(|k, _| !k.starts_with(&prefix));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The wire form of the settings: numbers as strings, flags as `"True"`/`"False"`.
 pub fn settings_json(entries: &[LbEntry]) -> Value {
     let list: Vec<Value> = entries
@@ -699,6 +739,22 @@ mod tests {
         assert_eq!(h.len(), 32);
         assert_eq!(h, settings_hash(&settings_json(&entries)));
         assert_ne!(h, settings_hash(&settings_json(&[])));
+    }
+
+    #[test]
+    fn real_server_health_overrides() {
+        let mut o = std::collections::BTreeMap::new();
+        let a = ip("203.0.113.20");
+        assert!(server_up(&o, a, 80, true));
+        assert!(!server_up(&o, a, 80, false));
+        set_server_health(&mut o, a, None, Some("DOWN")).unwrap();
+        assert!(!server_up(&o, a, 80, true));
+        set_server_health(&mut o, a, Some(443), Some("up")).unwrap();
+        assert!(server_up(&o, a, 443, false));
+        assert!(!server_up(&o, a, 80, true));
+        assert!(set_server_health(&mut o, a, None, Some("cleaning")).is_err());
+        set_server_health(&mut o, a, None, None).unwrap();
+        assert!(o.is_empty());
     }
 
     #[test]

@@ -32,6 +32,7 @@ mod admin;
 mod app;
 mod auth;
 mod cert;
+mod conn;
 pub mod duration;
 mod error;
 mod faults;
@@ -50,6 +51,7 @@ mod render;
 mod rng;
 mod routes;
 mod scenario;
+mod serve;
 mod sim;
 mod store;
 mod time;
@@ -57,7 +59,7 @@ mod wire;
 mod zones;
 
 pub use error::{ApiError, IMPROPER_REQUEST, SimError};
-pub use faults::{ErrorRule, Faults, LatencyRule};
+pub use faults::{ErrorRule, FaultPhase, FaultRule, Faults, LatencyRule};
 pub use metrics::{CounterEntry, LogEntry};
 pub use scenario::{
     ApplianceSpec, Applied, NicSpec, PlanSpec, PowerSpec, ProxyLbSpec, RouterSpec, Scenario,

@@ -254,6 +254,10 @@ pub struct Appliance {
     pub power: Power,
     /// Creation time (simulated unix ms).
     pub created_at_ms: u64,
+    /// Load balancers: real-server health set through the admin API or a scenario, `"ip:port"`
+    /// or `"ip"` → `up`/`down`; it wins over the health derived from server power.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub server_health: std::collections::BTreeMap<String, String>,
 }
 
 impl Appliance {

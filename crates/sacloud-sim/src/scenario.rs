@@ -270,6 +270,10 @@ pub struct ApplianceSpec {
     /// `Settings` object as the API would show it (for `loadbalancer`: `{"LoadBalancer":[…]}`).
     #[serde(default)]
     pub settings: Option<Value>,
+    /// Load balancers: real servers whose health check fails or passes whatever their power,
+    /// `"203.0.113.20": down` or `"203.0.113.20:80": up` (as `PUT /_sim/appliances/{id}/health`).
+    #[serde(default)]
+    pub server_health: std::collections::BTreeMap<String, String>,
     /// Zone override.
     #[serde(default)]
     pub zone: Option<String>,
@@ -334,6 +338,30 @@ fn name_ok(name: &str, what: &str) -> Result<(), String> {
     } else {
         Err(format!("{what} name must be 1-64 characters, got {name:?}"))
     }
+}
+
+/// Read a scenario's `server_health` (`"ip"` or `"ip:port"` → `up`/`down`) into the stored form.
+fn parse_server_health(
+    spec: &std::collections::BTreeMap<String, String>,
+    what: &str,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for (key, status) in spec {
+        let (addr, port) = match key.split_once(':') {
+            Some((a, p)) => (
+                a,
+                Some(
+                    p.parse::<u16>()
+                        .map_err(|_| format!("{what}: server_health key {key:?}: bad port"))?,
+                ),
+            ),
+            None => (key.as_str(), None),
+        };
+        let addr = ip(addr, &format!("{what}: server_health key {key:?}"))?;
+        lb::set_server_health(&mut out, addr, port, Some(status))
+            .map_err(|e| format!("{what}: server_health {key:?}: {e}"))?;
+    }
+    Ok(out)
 }
 
 /// Applies specs to a state, allocating addresses per switch without rescanning.
@@ -687,6 +715,7 @@ impl Applier<'_> {
             ),
             (_, s) => ApplianceSettings::Other(s.clone().unwrap_or(Value::Null)),
         };
+        let server_health = parse_server_health(&spec.server_health, &what)?;
         let hash = lb::settings_hash(&crate::render::settings(&settings));
         let id = self.st.alloc_id();
         let nic_ids = ips.iter().map(|_| self.st.alloc_id()).collect();
@@ -713,6 +742,7 @@ impl Applier<'_> {
                 settings_hash: hash,
                 power: lifecycle::settled(self.now_ms, spec.status.into()),
                 created_at_ms: self.now_ms,
+                server_health,
             },
         );
         Ok(id)

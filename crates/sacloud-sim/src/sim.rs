@@ -3,7 +3,7 @@
 use crate::admin;
 use crate::app::{App, Config, lock};
 use crate::error::{ApiError, SimError};
-use crate::faults::{ErrorRule, Faults, LatencyRule};
+use crate::faults::{FaultRule, Faults, LatencyRule};
 use crate::metrics::{CounterEntry, LogEntry, Metrics};
 use crate::model::InstanceStatus;
 use crate::persist;
@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Default access token accepted by the simulator.
@@ -168,16 +168,9 @@ impl SimulatorBuilder {
                 source,
             })?;
         let addr = listener.local_addr()?;
-        let (tx, rx) = oneshot::channel::<()>();
+        let (tx, rx) = watch::channel(false);
         let router = crate::http::router(app.clone());
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("simulator server stopped: {e}");
-            }
-        });
+        let task = tokio::spawn(crate::serve::accept_loop(listener, router, rx));
         tracing::info!(%addr, loaded_state = from_file, "sacloud-sim started");
         Ok(RunningSimulator {
             addr,
@@ -194,7 +187,7 @@ impl SimulatorBuilder {
 pub struct RunningSimulator {
     addr: SocketAddr,
     handle: SimHandle,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<watch::Sender<bool>>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -233,7 +226,7 @@ impl RunningSimulator {
     /// Stop accepting connections and wait for the server task to finish.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -244,7 +237,7 @@ impl RunningSimulator {
 impl Drop for RunningSimulator {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
     }
 }
@@ -311,6 +304,19 @@ impl SimHandle {
         admin::set_proxylb_health(&self.0, id, ip, port, status).map_err(to_sim)
     }
 
+    /// Make the load balancer `id`'s real server `ip:port` fail (`"down"`) or pass (`"up"`) its
+    /// health check (`port` `None`: every port of `ip`); `None` returns it to the default (up
+    /// when `ip` belongs to a running simulated server).
+    pub fn set_lb_server_health(
+        &self,
+        id: u64,
+        ip: std::net::Ipv4Addr,
+        port: Option<u16>,
+        status: Option<&str>,
+    ) -> Result<(), SimError> {
+        admin::set_lb_health(&self.0, id, ip, port, status).map_err(to_sim)
+    }
+
     /// Remove a server.
     pub fn remove_server(&self, id: u64) -> Result<(), SimError> {
         admin::remove(&self.0, "servers", id).map_err(to_sim)
@@ -326,8 +332,11 @@ impl SimHandle {
         *lock(&self.0.faults) = f;
     }
 
-    /// Add an error rule (checked first).
-    pub fn add_error_rule(&self, r: ErrorRule) -> Result<(), SimError> {
+    /// Add an error rule (after the existing ones): an [`crate::ErrorRule`] fails requests
+    /// before they are served; `ErrorRule {…}.after()` lets the change happen and loses the
+    /// answer, `.dropping()` closes the connection instead of answering.
+    pub fn add_error_rule(&self, r: impl Into<FaultRule>) -> Result<(), SimError> {
+        let r = r.into();
         r.validate().map_err(SimError::Scenario)?;
         lock(&self.0.faults).errors.push(r);
         Ok(())

@@ -15,11 +15,14 @@ use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams};
 use sacloud::{Filter, LoadBalancer};
-use sacloud_sim::{ErrorRule, LatencyRule, Scenario};
+use sacloud_sim::{LatencyRule, Scenario};
 use sakura_ccm::provider::load_balancers::SakuraLoadBalancers;
 use sakura_ccm::provider::naming::appliance_name;
 use serde_json::{Value, json};
-use support::{CLUSTER_ID, CONVERGE, Cluster, SCENARIO, eventually};
+use support::{
+    CLUSTER_ID, CONVERGE, Cluster, SCENARIO, eventually, ips, real_servers, start_with_nodes,
+    wait_initialized,
+};
 
 const WORKERS: [&str; 3] = ["worker-1", "worker-2", "worker-3"];
 /// Their addresses in [`SCENARIO`].
@@ -53,10 +56,6 @@ fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
 
-fn ips(list: &[&str]) -> Vec<Ipv4Addr> {
-    list.iter().map(|s| ip(s)).collect()
-}
-
 /// The appliance's own addresses (`Remark.Servers`).
 fn own_ips(lb: &LoadBalancer) -> Vec<Ipv4Addr> {
     lb.remark
@@ -64,18 +63,6 @@ fn own_ips(lb: &LoadBalancer) -> Vec<Ipv4Addr> {
         .iter()
         .filter_map(|s| s.ip_address)
         .collect()
-}
-
-/// The real-server addresses of the appliance's first port, sorted.
-fn real_servers(lb: &LoadBalancer) -> Vec<Ipv4Addr> {
-    let mut out: Vec<Ipv4Addr> = lb
-        .settings
-        .load_balancer
-        .first()
-        .map(|v| v.servers.iter().filter_map(|s| s.ip_address).collect())
-        .unwrap_or_default();
-    out.sort();
-    out
 }
 
 /// The appliance carrying the Service's UID tag.
@@ -86,30 +73,6 @@ async fn lb_of(cluster: &Cluster, uid: &str) -> Option<LoadBalancer> {
         .await
         .into_iter()
         .find(|lb| lb.tags.contains(&tag))
-}
-
-/// Starts everything and waits until the `nodes` are initialized (so they have addresses
-/// before any Service is created).
-async fn start_with_nodes(scenario: &str, nodes: &[&str], flags: &[&str]) -> Cluster {
-    let mut cluster = Cluster::without_controller(scenario).await;
-    cluster.start_controller(flags).await;
-    for name in nodes {
-        cluster.add_node(name);
-    }
-    wait_initialized(&cluster, nodes).await;
-    cluster
-}
-
-async fn wait_initialized(cluster: &Cluster, nodes: &[&str]) {
-    eventually("nodes initialized", CONVERGE, || async {
-        for name in nodes {
-            if !cluster.node_initialized(name).await {
-                return false;
-            }
-        }
-        true
-    })
-    .await;
 }
 
 /// Registers a Node as an earlier CCM run left it: initialized (provider ID, no taint) with
@@ -1069,49 +1032,5 @@ fn other_appliances_addresses_and_vrids_are_skipped_and_concurrent_services_neve
         assert_eq!(cluster.sim.handle().count("POST", "appliance"), 2);
         assert_eq!(real_servers(&a), ips(&WORKER_IPS));
         assert_eq!(real_servers(&b), ips(&WORKER_IPS));
-    })
-}
-
-// ---- 13. faults ----
-
-/// `POST appliance` answers 503 once: the Service still converges to exactly one appliance.
-#[test]
-fn a_failed_create_is_retried_into_exactly_one_appliance() {
-    test_runtime::run_multi(async {
-        let cluster = start_with_nodes(SCENARIO, &WORKERS, &[]).await;
-        cluster
-            .sim
-            .handle()
-            .add_error_rule(ErrorRule {
-                status: 503,
-                rate: 1.0,
-                count: Some(1),
-                method: Some("POST".to_owned()),
-                path_prefix: Some("appliance".to_owned()),
-                retry_after: None,
-                error_code: None,
-                message: None,
-            })
-            .unwrap();
-        let uid = cluster.add_service("web", &[], &[80]);
-        assert_eq!(cluster.wait_for_ingress("web").await, "203.0.113.25");
-        let lbs = cluster.load_balancers().await;
-        assert_eq!(lbs.len(), 1);
-        assert!(lbs[0].tags.contains(&format!("@k8s.ServiceUID={uid}")));
-        let posts: Vec<(u16, u64)> = cluster
-            .sim
-            .handle()
-            .counters()
-            .iter()
-            .filter(|c| c.method == "POST" && c.path == "appliance")
-            .map(|c| (c.status, c.count))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        assert_eq!(posts, vec![(202, 1), (503, 1)]);
-        assert_eq!(
-            real_servers(&lbs[0]),
-            ips(&["203.0.113.21", "203.0.113.22", "203.0.113.23"])
-        );
     })
 }

@@ -5,27 +5,10 @@
 
 mod support;
 
-use std::net::Ipv4Addr;
-
 use serde_json::json;
-use support::{CLUSTER_ID, CONVERGE, Cluster, SCENARIO, eventually};
+use support::{CLUSTER_ID, CONVERGE, Cluster, SCENARIO, eventually, ips, real_servers};
 
 const WORKERS: [&str; 3] = ["worker-1", "worker-2", "worker-3"];
-
-/// The real-server addresses of the appliance's first port, sorted.
-fn real_servers(lb: &sacloud::LoadBalancer) -> Vec<Ipv4Addr> {
-    let mut ips: Vec<Ipv4Addr> = lb.settings.load_balancer[0]
-        .servers
-        .iter()
-        .filter_map(|s| s.ip_address)
-        .collect();
-    ips.sort();
-    ips
-}
-
-fn ips(list: &[&str]) -> Vec<Ipv4Addr> {
-    list.iter().map(|s| s.parse().unwrap()).collect()
-}
 
 #[test]
 fn create_update_resync_and_delete() {

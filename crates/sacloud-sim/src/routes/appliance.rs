@@ -168,6 +168,7 @@ pub fn create(st: &mut State, ctx: &Ctx, body: &[u8]) -> Handled {
         settings,
         power: lifecycle::created_booting(ctx.now_ms, ctx.boot_ms),
         created_at_ms: ctx.now_ms,
+        server_health: std::collections::BTreeMap::new(),
     };
     let obj = render::appliance(st, &a, ctx.ids);
     st.appliances.insert(id, a);
@@ -286,11 +287,12 @@ pub fn boot(st: &mut State, ctx: &Ctx, id: u64) -> Handled {
 }
 
 pub fn shutdown(st: &mut State, ctx: &Ctx, id: u64, body: &[u8]) -> Handled {
-    // `{"Force":true}` is accepted; forced or not, the appliance passes through `cleaning`.
+    // `{"Force":true}` is accepted (also as the string "true", as form-minded clients send it);
+    // forced or not, the appliance passes through `cleaning`.
     let b = body_json(body)?;
     if let Some(f) = b.get("Force")
-        && !f.is_boolean()
         && !f.is_null()
+        && wire::parse_flag(f).is_none()
     {
         return Err(ApiError::invalid(format!(
             "Force must be a boolean, got {f}"
@@ -330,7 +332,10 @@ pub fn status(st: &State, ctx: &Ctx, id: u64) -> Handled {
                 .servers
                 .iter()
                 .map(|s| {
-                    let up = running && s.enabled && alive.contains(&s.ip);
+                    let up = running
+                        && s.enabled
+                        && lb::server_up(&a.server_health, s.ip, s.port, alive.contains(&s.ip));
+                    // Numbers are strings, as the real API sends them.
                     json!({
                         "IPAddress": s.ip.to_string(),
                         "Port": s.port.to_string(),

@@ -9,11 +9,17 @@ mod api;
 #[cfg(test)]
 mod common;
 #[cfg(test)]
+mod error_envelopes;
+#[cfg(test)]
+mod faults_after;
+#[cfg(test)]
 mod find;
 #[cfg(test)]
 mod golden;
 #[cfg(test)]
 mod lb;
+#[cfg(test)]
+mod lb_health;
 #[cfg(test)]
 mod perf;
 #[cfg(test)]
@@ -22,6 +28,8 @@ mod persist;
 mod proxylb;
 #[cfg(test)]
 mod proxylb_certs;
+#[cfg(test)]
+mod real_clients;
 #[cfg(test)]
 mod servers;
 #[cfg(test)]

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // each test binary uses a part
 
 use std::future::Future;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -467,4 +468,48 @@ impl Cluster {
             .map(|c| c.count)
             .sum()
     }
+}
+
+// ---- shared by the load-balancer test files ----
+
+/// Parses addresses.
+pub fn ips(list: &[&str]) -> Vec<Ipv4Addr> {
+    list.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+/// The real-server addresses of the appliance's first port, sorted.
+pub fn real_servers(lb: &LoadBalancer) -> Vec<Ipv4Addr> {
+    let mut out: Vec<Ipv4Addr> = lb
+        .settings
+        .load_balancer
+        .first()
+        .map(|v| v.servers.iter().filter_map(|s| s.ip_address).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Starts everything and waits until the `nodes` are initialized (so they have addresses
+/// before any Service is created).
+pub async fn start_with_nodes(scenario: &str, nodes: &[&str], flags: &[&str]) -> Cluster {
+    let mut cluster = Cluster::without_controller(scenario).await;
+    cluster.start_controller(flags).await;
+    for name in nodes {
+        cluster.add_node(name);
+    }
+    wait_initialized(&cluster, nodes).await;
+    cluster
+}
+
+/// Waits until every Node in `nodes` is initialized.
+pub async fn wait_initialized(cluster: &Cluster, nodes: &[&str]) {
+    eventually("nodes initialized", CONVERGE, || async {
+        for name in nodes {
+            if !cluster.node_initialized(name).await {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
 }
