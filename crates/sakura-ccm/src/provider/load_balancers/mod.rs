@@ -52,6 +52,13 @@ impl SakuraLoadBalancers {
         }
     }
 
+    /// Appliances of every zone in `zones` (a cluster spanning zones); empty keeps the
+    /// client's zone. The Enhanced LB is global and needs no zone.
+    pub fn with_zones(mut self, zones: &[sacloud::Zone]) -> Self {
+        self.appliances = self.appliances.with_zones(zones);
+        self
+    }
+
     /// How long one listing answers Services (zero: every call lists again).
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
         self.appliances = self.appliances.with_max_age(max_age);
