@@ -11,6 +11,7 @@ pub mod appliance;
 pub mod enhanced;
 pub mod enhanced_settings;
 pub mod tls_secret;
+pub mod zones;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
