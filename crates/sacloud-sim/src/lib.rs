@@ -31,6 +31,7 @@
 mod admin;
 mod app;
 mod auth;
+mod bridge;
 mod cert;
 mod conn;
 pub mod duration;
@@ -58,6 +59,7 @@ mod time;
 mod wire;
 mod zones;
 
+pub use bridge::{BridgeMember, BridgeSpec};
 pub use error::{ApiError, IMPROPER_REQUEST, SimError};
 pub use faults::{ErrorRule, FaultPhase, FaultRule, Faults, LatencyRule};
 pub use metrics::{CounterEntry, LogEntry};

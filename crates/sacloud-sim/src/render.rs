@@ -227,7 +227,7 @@ pub fn switch(
         "Subnets": subnets,
         "IPv6Nets": [],
         "Internet": internet,
-        "Bridge": null,
+        "Bridge": crate::bridge::switch_ref(st, sw.id, ids),
         "HybridConnection": null,
         "Zone": zone_brief(&sw.zone, ids),
     })

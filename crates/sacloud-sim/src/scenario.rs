@@ -42,6 +42,9 @@ pub struct Scenario {
     /// Enhanced Load Balancers (global; `zone` does not apply), validated like a create request.
     #[serde(default)]
     pub proxylbs: Vec<ProxyLbSpec>,
+    /// Bridges joining switches of several zones (after every switch and router exists).
+    #[serde(default)]
+    pub bridges: Vec<crate::bridge::BridgeSpec>,
 }
 
 /// An Enhanced Load Balancer that already exists.
@@ -293,6 +296,9 @@ pub struct Applied {
     /// Enhanced Load Balancer IDs.
     #[serde(default)]
     pub proxylbs: Vec<u64>,
+    /// Bridge IDs.
+    #[serde(default)]
+    pub bridges: Vec<u64>,
 }
 
 impl Scenario {
@@ -780,6 +786,10 @@ pub fn apply(st: &mut State, sc: &Scenario, now_ms: u64) -> Result<Applied, Stri
     }
     for p in &sc.proxylbs {
         out.proxylbs.push(proxylb(ap.st, p, now_ms)?);
+    }
+    for b in &sc.bridges {
+        out.bridges
+            .push(crate::bridge::apply_spec(ap.st, b, &default_zone, now_ms)?);
     }
     Ok(out)
 }

@@ -44,6 +44,9 @@ pub struct State {
     /// before they existed.
     #[serde(default)]
     pub proxylbs: BTreeMap<u64, ProxyLb>,
+    /// Bridges by ID (joining switches of several zones). Absent in older state files.
+    #[serde(default)]
+    pub bridges: BTreeMap<u64, crate::bridge::Bridge>,
 }
 
 impl Default for State {
@@ -58,6 +61,7 @@ impl Default for State {
             routers: BTreeMap::new(),
             appliances: BTreeMap::new(),
             proxylbs: BTreeMap::new(),
+            bridges: BTreeMap::new(),
         }
     }
 }

@@ -30,6 +30,11 @@ const API_PATH: &str = "api/cloud/1.1";
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// The zone requests go to unless they name one; the configured zone except for a view made
+    /// by [`Client::in_zone`].
+    zone: Zone,
+    /// `{root}/{zone}/api/cloud/1.1` for `zone`.
+    base_url: Arc<str>,
 }
 
 struct Inner {
@@ -37,8 +42,6 @@ struct Inner {
     config: Config,
     /// The API root without a zone, e.g. `https://secure.sakura.ad.jp/cloud/zone`.
     root_url: String,
-    /// `{root}/{zone}/api/cloud/1.1`
-    base_url: String,
     limiter: RateLimiter,
     observer: Option<Arc<dyn RequestObserver>>,
     jitter: Jitter,
@@ -47,7 +50,7 @@ struct Inner {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &self.base_url)
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
@@ -159,26 +162,45 @@ impl Client {
             .build()
             .map_err(|e| Error::InvalidRequest(format!("HTTP client: {}", error_chain(&e))))?;
         Ok(Self {
+            zone: config.zone,
+            base_url: Arc::from(base_url.as_str()),
             inner: Arc::new(Inner {
                 http,
                 limiter: RateLimiter::new(config.rate_limit),
                 config,
                 root_url: root,
-                base_url,
                 observer,
                 jitter: Jitter::new(),
             }),
         })
     }
 
-    /// The configuration this client was built with.
+    /// The same client for another zone: requests go to `zone` unless they name one (global
+    /// resources still go to [`Zone::GLOBAL`]). The connection pool, the rate limiter and the
+    /// observer stay shared, so a program serving several zones keeps one request budget.
+    pub fn in_zone(&self, zone: Zone) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            zone,
+            base_url: Arc::from(zone_url(&self.inner.root_url, zone).as_str()),
+        }
+    }
+
+    /// The zone requests go to unless they name one: the configured zone, or the one given to
+    /// [`Client::in_zone`].
+    pub fn zone(&self) -> Zone {
+        self.zone
+    }
+
+    /// The configuration this client was built with (its `zone` is the configured one, also
+    /// for a view made by [`Client::in_zone`]: see [`Client::zone`]).
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
 
     /// `{root}/{zone}/api/cloud/1.1`, the prefix of every request URL of the client's zone.
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        &self.base_url
     }
 
     /// `{root}/{zone}/api/cloud/1.1` for another zone: where requests for `zone` go. Global
@@ -231,10 +253,10 @@ impl Client {
         let method = method_name(&request.method);
         let rate_limit_wait = self.inner.limiter.acquire().await;
         let mut url = match request.zone {
-            Some(zone) if zone != self.inner.config.zone => {
+            Some(zone) if zone != self.zone => {
                 format!("{}/{}", self.zone_base_url(zone), request.path)
             }
-            _ => format!("{}/{}", self.inner.base_url, request.path),
+            _ => format!("{}/{}", self.base_url, request.path),
         };
         if let Some(q) = &request.query {
             url.push('?');

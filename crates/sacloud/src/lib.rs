@@ -35,6 +35,7 @@ pub mod wire;
 pub mod zone;
 
 pub use api::auth_status::AuthStatus;
+pub use api::bridge::{Bridge, BridgeRef};
 pub use api::common::{Availability, Instance, InstanceStatus, Scope};
 pub use api::internet::Internet;
 pub use api::load_balancer::{

@@ -945,3 +945,80 @@ fn enhanced_load_balancer_paging_faults_and_secret_keys() {
         }
     })
 }
+
+#[test]
+fn zone_views_and_bridges() {
+    test_runtime::run(async {
+        let sim = start(
+            "
+switches:
+  - {name: k8s, zone: is1a}
+  - {name: k8s, zone: is1b}
+servers:
+  - {name: b1, zone: is1b, nics: [{switch: k8s}]}
+",
+        )
+        .await;
+        let client = client_for(&sim);
+        let is1b = client.in_zone(Zone::Is1b);
+        assert_eq!(is1b.zone(), Zone::Is1b);
+        assert_eq!(
+            client.zone(),
+            Zone::Is1a,
+            "a view leaves the client as it is"
+        );
+        assert!(is1b.base_url().ends_with("/is1b/api/cloud/1.1"));
+        assert!(
+            client
+                .find_servers(&Filter::new())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let servers = is1b.find_servers(&Filter::new()).await.unwrap();
+        assert_eq!(servers.len(), 1);
+        assert_eq!(servers[0].zone.as_ref().unwrap().name, "is1b");
+
+        let a = client.find_switches(&Filter::new()).await.unwrap()[0].clone();
+        let b = is1b.find_switches(&Filter::new()).await.unwrap()[0].clone();
+        assert_eq!(a.bridge, None);
+        let bridge = client
+            .create_bridge(&sacloud::api::bridge::BridgeCreate {
+                name: "k8s".into(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
+        client
+            .connect_switch_to_bridge(a.id, bridge.id)
+            .await
+            .unwrap();
+        is1b.connect_switch_to_bridge(b.id, bridge.id)
+            .await
+            .unwrap();
+        let read = is1b.read_switch(b.id).await.unwrap();
+        assert_eq!(read.bridge.map(|r| r.id), Some(bridge.id));
+        let listed = is1b.find_bridges(&Filter::new()).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].switches().len(), 2);
+        assert_eq!(listed[0].switch_in_zone.as_ref().map(|s| s.id), Some(b.id));
+        assert_eq!(
+            client
+                .read_bridge(bridge.id)
+                .await
+                .unwrap()
+                .switch_in_zone
+                .map(|s| s.id),
+            Some(a.id)
+        );
+        let err = client
+            .connect_switch_to_bridge(a.id, bridge.id)
+            .await
+            .unwrap_err();
+        assert!(err.is_conflict(), "{err}");
+        client.disconnect_switch_from_bridge(a.id).await.unwrap();
+        is1b.disconnect_switch_from_bridge(b.id).await.unwrap();
+        client.delete_bridge(bridge.id).await.unwrap();
+        sim.shutdown().await;
+    })
+}

@@ -10,7 +10,8 @@ use crate::provider::cloud_instances::SakuraInstances;
 use crate::provider::instances::PROVIDER_NAME;
 use crate::provider::load_balancers::SakuraLoadBalancers;
 
-/// Instances (servers) and, unless disabled, load balancers (appliances) of one zone. No
+/// Instances (servers) and, unless disabled, load balancers (appliances) of the configured
+/// zones. No
 /// routes: SAKURA's switches need none for Pod networks run by a CNI overlay.
 #[derive(Debug)]
 pub struct SakuraCloud {
@@ -22,9 +23,10 @@ impl SakuraCloud {
     /// The provider for `config`, talking through `client`.
     pub fn new(client: Client, config: &ProviderConfig) -> Self {
         Self::from_parts(
-            SakuraInstances::new(client.clone()),
+            SakuraInstances::new(client.clone()).with_zones(&config.zones),
             (!config.disable_load_balancer).then(|| {
                 SakuraLoadBalancers::new(client, config.cluster_id.clone())
+                    .with_zones(&config.zones)
                     .with_defaults(config.load_balancer_defaults.clone())
             }),
         )

@@ -18,12 +18,17 @@ pub const ENV_CLUSTER_ID: &str = "SAKURACLOUD_CLUSTER_ID";
 pub const ENV_DISABLE_LOAD_BALANCER: &str = "SAKURACLOUD_DISABLE_LOAD_BALANCER";
 /// The original CCM's request tracing switch; accepted, logged as ignored.
 pub const ENV_TRACE_MODE: &str = "SAKURACLOUD_TRACE_MODE";
+/// The zone of a one-zone cluster (the original CCM's variable).
+pub const ENV_ZONE: &str = "SAKURACLOUD_ZONE";
+/// The zones of a cluster spanning zones, comma-separated; the first is the client's own.
+pub const ENV_ZONES: &str = "SAKURACLOUD_ZONES";
 
 /// The original CCM's `--cloud-config` keys and the variables they stand for.
 pub const CLOUD_CONFIG_KEYS: &[(&str, &str)] = &[
     ("accessToken", "SAKURACLOUD_ACCESS_TOKEN"),
     ("accessTokenSecret", "SAKURACLOUD_ACCESS_TOKEN_SECRET"),
-    ("zone", "SAKURACLOUD_ZONE"),
+    ("zone", ENV_ZONE),
+    ("zones", ENV_ZONES),
     ("clusterID", ENV_CLUSTER_ID),
     ("retryMax", "SAKURACLOUD_RETRY_MAX"),
     ("retryIntervalSec", "SAKURACLOUD_RETRY_INTERVAL_SEC"),
@@ -41,8 +46,11 @@ const SECRET_VARIABLES: &[&str] = &[
 /// Everything the SAKURA provider is configured with.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
-    /// The API client's configuration (credentials, zone, URL, retries, rate limit).
+    /// The API client's configuration (credentials, zone, URL, retries, rate limit). Its zone
+    /// is the first of [`ProviderConfig::zones`].
     pub api: sacloud::Config,
+    /// Every zone of the cluster, the client's own first; never empty, all of one region.
+    pub zones: Vec<sacloud::Zone>,
     /// `SAKURACLOUD_CLUSTER_ID`, if set.
     pub cluster_id: Option<String>,
     /// `SAKURACLOUD_DISABLE_LOAD_BALANCER`.
@@ -114,7 +122,26 @@ impl ProviderConfig {
                 BTreeMap::new()
             });
 
-        let api = sacloud::Config::from_lookup(|name| resolved.get(name).cloned());
+        let zones = resolve_zones(
+            resolved.get(ENV_ZONE).map(String::as_str),
+            resolved.get(ENV_ZONES).map(String::as_str),
+            &mut problems,
+        );
+        // The client's own zone is the first configured one; with SAKURACLOUD_ZONES alone, the
+        // client reads it as SAKURACLOUD_ZONE.
+        if let Some(first) = zones.first() {
+            resolved.insert(ENV_ZONE.to_owned(), first.name().to_owned());
+        } else if resolved.contains_key(ENV_ZONES) {
+            resolved.remove(ENV_ZONE);
+        }
+        let api = sacloud::Config::from_lookup(|name| {
+            // A bad SAKURACLOUD_ZONES is reported above; the client must not also say that
+            // SAKURACLOUD_ZONE is missing.
+            if name == ENV_ZONE && resolved.contains_key(ENV_ZONES) && zones.is_empty() {
+                return Some(sacloud::Zone::Is1a.name().to_owned());
+            }
+            resolved.get(name).cloned()
+        });
         let cluster_id = resolved.get(ENV_CLUSTER_ID).cloned();
         if let Some(id) = &cluster_id
             && let Err(e) = validate_cluster_id(id)
@@ -132,6 +159,11 @@ impl ProviderConfig {
         };
         match api {
             Ok(api) if problems.is_empty() => Ok(Self {
+                zones: if zones.is_empty() {
+                    vec![api.zone]
+                } else {
+                    zones
+                },
                 api,
                 cluster_id,
                 disable_load_balancer,
@@ -145,6 +177,82 @@ impl ProviderConfig {
             }
         }
     }
+}
+
+/// The cluster's zones from `SAKURACLOUD_ZONE` and `SAKURACLOUD_ZONES`: the list when given
+/// (duplicates dropped, order kept), else the one zone; empty when neither is usable (the
+/// problem is recorded, or the client reports the missing zone). All must share a region.
+pub fn resolve_zones(
+    zone: Option<&str>,
+    zones: Option<&str>,
+    problems: &mut Vec<String>,
+) -> Vec<sacloud::Zone> {
+    let Some(list) = zones.filter(|z| !z.trim().is_empty()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<sacloud::Zone> = Vec::new();
+    let mut bad = false;
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<sacloud::Zone>() {
+            Ok(z) if !out.contains(&z) => out.push(z),
+            Ok(_) => {}
+            Err(e) => {
+                problems.push(format!("{ENV_ZONES}: {e}"));
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        return Vec::new();
+    }
+    if out.is_empty() {
+        problems.push(format!(
+            "{ENV_ZONES}: {list:?} names no zone; give comma-separated zones such as is1a,is1b,is1c"
+        ));
+        return Vec::new();
+    }
+    if let Some(problem) = mixed_regions(&out) {
+        problems.push(problem);
+        return Vec::new();
+    }
+    if let Some(one) = zone.map(str::trim).filter(|z| !z.is_empty()) {
+        match one.parse::<sacloud::Zone>() {
+            Ok(z) if out.contains(&z) => {}
+            Ok(z) => {
+                problems.push(format!(
+                    "{ENV_ZONE} is {z} but {ENV_ZONES} ({}) does not include it; set only {ENV_ZONES}, or add {z} to it",
+                    names(&out)
+                ));
+                return Vec::new();
+            }
+            Err(e) => {
+                problems.push(format!("{ENV_ZONE}: {e}"));
+                return Vec::new();
+            }
+        }
+    }
+    out
+}
+
+/// A problem when `zones` are not all of one region: a cluster spans the zones of one region
+/// (is1a/is1b/is1c, or tk1a/tk1b), and the Sandbox tk1v only alone.
+pub fn mixed_regions(zones: &[sacloud::Zone]) -> Option<String> {
+    let first = zones.first()?;
+    if zones.iter().all(|z| z.region().id == first.region().id) {
+        return None;
+    }
+    Some(format!(
+        "{ENV_ZONES}: {} are in different regions; a cluster can span the zones of one region only (is1a, is1b, is1c in Ishikari, or tk1a, tk1b in Tokyo; the Sandbox tk1v alone), since only switches of one region can be bridged",
+        names(zones)
+    ))
+}
+
+fn names(zones: &[sacloud::Zone]) -> String {
+    zones
+        .iter()
+        .map(|z| z.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Variables the API client reads that have no cloud-config key.
@@ -227,6 +335,16 @@ fn parse_cloud_config(
             serde_json::Value::String(s) => s,
             serde_json::Value::Bool(b) => b.to_string(),
             serde_json::Value::Number(n) => n.to_string(),
+            // `zones: [is1a, is1b]` as well as `zones: is1a,is1b`.
+            serde_json::Value::Array(items)
+                if *name == ENV_ZONES && items.iter().all(serde_json::Value::is_string) =>
+            {
+                items
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
             _ => {
                 let shown_value = if SECRET_VARIABLES.contains(name) {
                     "(hidden)".to_owned()
@@ -480,6 +598,68 @@ mod tests {
                 |p| p.starts_with("SAKURACLOUD_ACCESS_TOKEN_SECRET_FILE: cannot read /missing")
             ),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn zones_of_one_region() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all: Vec<(&str, &str)> = BASE[..2].to_vec();
+            all.extend_from_slice(pairs);
+            ProviderConfig::resolve(None, env(&all), files(&[]))
+        };
+        let one = with(&[("SAKURACLOUD_ZONE", "tk1a")]).unwrap();
+        assert_eq!(one.zones, vec![sacloud::Zone::Tk1a]);
+        assert_eq!(one.api.zone, sacloud::Zone::Tk1a);
+
+        let three = with(&[("SAKURACLOUD_ZONES", "is1b, is1a,is1c,is1a")]).unwrap();
+        use sacloud::Zone::{Is1a, Is1b, Is1c};
+        assert_eq!(
+            three.zones,
+            vec![Is1b, Is1a, Is1c],
+            "order kept, duplicates dropped"
+        );
+        assert_eq!(three.api.zone, Is1b, "the client's zone is the first");
+
+        let both = with(&[
+            ("SAKURACLOUD_ZONE", "is1c"),
+            ("SAKURACLOUD_ZONES", "is1a,is1c"),
+        ]);
+        assert_eq!(both.unwrap().api.zone, Is1a);
+        let outside = with(&[
+            ("SAKURACLOUD_ZONE", "tk1a"),
+            ("SAKURACLOUD_ZONES", "is1a,is1c"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(outside.contains("does not include it"), "{outside}");
+
+        for mixed in ["is1a,tk1a", "tk1a,tk1v"] {
+            let err = with(&[("SAKURACLOUD_ZONES", mixed)]).unwrap_err();
+            assert_eq!(err.problems.len(), 1, "{err}");
+            assert!(err.problems[0].contains("different regions"), "{err}");
+        }
+        assert_eq!(
+            with(&[("SAKURACLOUD_ZONES", "tk1v")]).unwrap().zones,
+            vec![sacloud::Zone::Tk1v]
+        );
+        let unknown = with(&[("SAKURACLOUD_ZONES", "is1a,mars1a")]).unwrap_err();
+        assert_eq!(unknown.problems.len(), 1, "{unknown}");
+        assert!(
+            unknown.problems[0].contains("SAKURACLOUD_ZONES"),
+            "{unknown}"
+        );
+
+        let yaml = "zones: [tk1b, tk1a]\n";
+        let from_file = ProviderConfig::resolve(
+            Some((Path::new("/etc/ccm.yaml"), yaml)),
+            env(&BASE[..2]),
+            files(&[]),
+        )
+        .unwrap();
+        assert_eq!(
+            from_file.zones,
+            vec![sacloud::Zone::Tk1b, sacloud::Zone::Tk1a]
         );
     }
 

@@ -84,6 +84,7 @@ fn run_controller(options: CcmOptions) -> anyhow::Result<()> {
         let status = check_credentials(&client, &config).await?;
         tracing::info!(
             zone = %config.api.zone.name(),
+            zones = %config.zones.iter().map(|z| z.name()).collect::<Vec<_>>().join(","),
             cluster_id = config.cluster_id.as_deref().unwrap_or(""),
             load_balancers = !config.disable_load_balancer,
             permission = %status.permission,

@@ -4,6 +4,7 @@
 //! consistent snapshot, and the caller persists the state after mutating calls.
 
 mod appliance;
+mod bridge;
 mod internet;
 mod proxylb;
 mod server;
@@ -72,7 +73,7 @@ impl Reply {
 pub type Handled = Result<Reply, ApiError>;
 
 /// Every path template the API serves, for telling 405 from 404.
-const TEMPLATES: [&str; 20] = [
+const TEMPLATES: [&str; 24] = [
     "auth-status",
     "zone",
     "zone/{id}",
@@ -81,6 +82,10 @@ const TEMPLATES: [&str; 20] = [
     "server/{id}/power",
     "switch",
     "switch/{id}",
+    "switch/{id}/to/bridge",
+    "switch/{id}/to/bridge/{id}",
+    "bridge",
+    "bridge/{id}",
     "internet",
     "internet/{id}",
     "appliance",
@@ -221,6 +226,20 @@ pub fn dispatch(
         }
         ("GET", ["switch"]) => switch::find(st, ctx, query),
         ("GET", ["switch", id]) => switch::read(st, ctx, parse_id("Switch", id)?),
+        ("GET", ["bridge"]) => bridge::find(st, ctx, query),
+        ("POST", ["bridge"]) => bridge::create(st, ctx, body),
+        ("GET", ["bridge", id]) => bridge::read(st, ctx, parse_id("Bridge", id)?),
+        ("PUT", ["bridge", id]) => bridge::update(st, ctx, parse_id("Bridge", id)?, body),
+        ("DELETE", ["bridge", id]) => bridge::delete(st, ctx, parse_id("Bridge", id)?),
+        ("PUT", ["switch", id, "to", "bridge", bridge_id]) => bridge::connect(
+            st,
+            ctx,
+            parse_id("Switch", id)?,
+            parse_id("Bridge", bridge_id)?,
+        ),
+        ("DELETE", ["switch", id, "to", "bridge"]) => {
+            bridge::disconnect(st, ctx, parse_id("Switch", id)?)
+        }
         ("GET", ["internet"]) => internet::find(st, ctx, query),
         ("GET", ["internet", id]) => internet::read(st, ctx, parse_id("Internet", id)?),
         ("GET", ["appliance"]) => appliance::find(st, ctx, query),

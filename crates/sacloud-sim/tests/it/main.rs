@@ -7,6 +7,8 @@ mod admin;
 #[cfg(test)]
 mod api;
 #[cfg(test)]
+mod bridges;
+#[cfg(test)]
 mod common;
 #[cfg(test)]
 mod error_envelopes;

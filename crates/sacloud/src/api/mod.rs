@@ -5,6 +5,7 @@
 //! when the API adds a value. Request types write exactly the shapes the API expects.
 
 pub mod auth_status;
+pub mod bridge;
 pub mod common;
 pub mod internet;
 pub mod load_balancer;

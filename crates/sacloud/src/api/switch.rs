@@ -48,6 +48,9 @@ pub struct Switch {
     /// Zone.
     #[serde(rename = "Zone", default)]
     pub zone: Option<ZoneRef>,
+    /// The bridge joining this switch to switches of other zones, if any.
+    #[serde(rename = "Bridge", default)]
+    pub bridge: Option<super::bridge::BridgeRef>,
     /// e.g. `cloud/switch/default`.
     #[serde(rename = "ServiceClass", default, deserialize_with = "null_as_default")]
     pub service_class: String,

@@ -24,6 +24,7 @@ use sacloud::{AuthStatus, Filter, Internet, LoadBalancer, Server, Switch, Zone};
 use super::DoctorOptions;
 use super::checks::{appliance_of_this_cluster, of_this_cluster};
 use crate::provider::load_balancers::appliance::{Phase, phase};
+use crate::provider::load_balancers::zones::{appliance_zone, list_in_zones};
 
 /// The namespace and name of kube-proxy's ConfigMap (kubeadm's).
 pub const KUBE_PROXY_CONFIGMAP: (&str, &str) = ("kube-system", "kube-proxy");
@@ -57,6 +58,10 @@ pub struct Inventory {
     pub routers: Vec<Internet>,
     /// Every load-balancer appliance of the zone.
     pub load_balancers: Vec<LoadBalancer>,
+    /// The configured zones (every listing above covers each of them).
+    pub zones: Vec<Zone>,
+    /// Servers of the region's zones that are not configured (a Node there is never found).
+    pub elsewhere: Vec<Server>,
     /// `GET appliance/{id}/status` of each running appliance of this cluster, by appliance ID
     /// (empty when load balancers are off).
     pub load_balancer_status: BTreeMap<u64, Result<Vec<VirtualIpStatus>, ApiFailure>>,
@@ -208,7 +213,12 @@ pub async fn gather_cloud(client: &sacloud::Client, options: &DoctorOptions) -> 
             .map_err(|e| ApiFailure::of(&format!("GET zone/{}", zone.id()), &e));
         let (inventory, enhanced) = tokio::join!(
             async {
-                let mut inventory = inventory(client).await?;
+                let zones = if options.zones.is_empty() {
+                    vec![zone]
+                } else {
+                    options.zones.clone()
+                };
+                let mut inventory = inventory(client, &zones).await?;
                 if options.load_balancers {
                     inventory.load_balancer_status =
                         appliance_status(client, &inventory.load_balancers, cluster_id.as_deref())
@@ -311,43 +321,68 @@ async fn appliance_status(
         .iter()
         .filter(|lb| appliance_of_this_cluster(lb, cluster_id) && phase(lb) == Phase::Up)
     {
-        let status = client.load_balancer_status(lb.id).await.map_err(|e| {
-            ApiFailure::of(
-                &format!("reading the status of load balancer {}", lb.id),
-                &e,
-            )
-        });
+        let status = client
+            .in_zone(appliance_zone(lb, client.zone()))
+            .load_balancer_status(lb.id)
+            .await
+            .map_err(|e| {
+                ApiFailure::of(
+                    &format!("reading the status of load balancer {}", lb.id),
+                    &e,
+                )
+            });
         out.insert(lb.id.0, status);
     }
     out
 }
 
-async fn inventory(client: &sacloud::Client) -> Result<Inventory, ApiFailure> {
-    let all = Filter::new();
-    let (servers, switches, routers, load_balancers) = tokio::try_join!(
+/// The listings of every configured zone, joined, and the servers of the region's other zones.
+async fn inventory(client: &sacloud::Client, zones: &[Zone]) -> Result<Inventory, ApiFailure> {
+    let others: Vec<Zone> = zones
+        .first()
+        .map(|first| {
+            Zone::ALL
+                .into_iter()
+                .filter(|z| z.region().id == first.region().id && !zones.contains(z))
+                .collect()
+        })
+        .unwrap_or_default();
+    let failed = |what: &'static str| move |e: sacloud::Error| ApiFailure::of(what, &e);
+    let (servers, switches, routers, load_balancers, elsewhere) = tokio::try_join!(
         async {
-            client
-                .find_servers(&all)
-                .await
-                .map_err(|e| ApiFailure::of("listing servers", &e))
+            list_in_zones(client, zones, |c| async move {
+                c.find_servers(&Filter::new()).await
+            })
+            .await
+            .map_err(failed("listing servers"))
         },
         async {
-            client
-                .find_switches(&all)
-                .await
-                .map_err(|e| ApiFailure::of("listing switches", &e))
+            list_in_zones(client, zones, |c| async move {
+                c.find_switches(&Filter::new()).await
+            })
+            .await
+            .map_err(failed("listing switches"))
         },
         async {
-            client
-                .find_internets(&all)
-                .await
-                .map_err(|e| ApiFailure::of("listing switch+routers", &e))
+            list_in_zones(client, zones, |c| async move {
+                c.find_internets(&Filter::new()).await
+            })
+            .await
+            .map_err(failed("listing switch+routers"))
         },
         async {
-            client
-                .find_load_balancers(&all)
-                .await
-                .map_err(|e| ApiFailure::of("listing load balancers", &e))
+            list_in_zones(client, zones, |c| async move {
+                c.find_load_balancers(&Filter::new()).await
+            })
+            .await
+            .map_err(failed("listing load balancers"))
+        },
+        async {
+            list_in_zones(client, &others, |c| async move {
+                c.find_servers(&Filter::new()).await
+            })
+            .await
+            .map_err(failed("listing servers of the region's other zones"))
         },
     )?;
     Ok(Inventory {
@@ -355,6 +390,8 @@ async fn inventory(client: &sacloud::Client) -> Result<Inventory, ApiFailure> {
         switches,
         routers,
         load_balancers,
+        zones: zones.to_vec(),
+        elsewhere,
         load_balancer_status: BTreeMap::new(),
     })
 }

@@ -11,6 +11,7 @@ mod network;
 mod nodes;
 mod services;
 mod setup;
+mod zones;
 
 pub use controller::ControllerMessage;
 pub use enhanced::{
@@ -21,6 +22,7 @@ pub use network::NetworkMessage;
 pub use nodes::NodeMessage;
 pub use services::{ServiceMessage, UnhealthyAppliance};
 pub use setup::SetupMessage;
+pub use zones::ZoneMessage;
 
 /// The language of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -184,6 +186,8 @@ pub enum Message {
     Services(ServiceMessage),
     /// A verdict about Enhanced Load Balancers (its words are in `messages/enhanced.rs`).
     Enhanced(EnhancedMessage),
+    /// A cluster spanning zones (`cloud.zones`).
+    Zones(ZoneMessage),
 }
 
 fn list(items: &[String]) -> String {
@@ -265,6 +269,7 @@ impl Message {
             Message::Controller(m) => m.en(),
             Message::Services(m) => m.en(),
             Message::Enhanced(m) => m.en(),
+            Message::Zones(m) => m.en(),
         }
     }
 
@@ -276,6 +281,7 @@ impl Message {
             Message::Controller(m) => m.ja(),
             Message::Services(m) => m.ja(),
             Message::Enhanced(m) => m.ja(),
+            Message::Zones(m) => m.ja(),
         }
     }
 }

@@ -84,6 +84,8 @@ pub struct DoctorOptions {
     /// `loadBalancerDefaults`), by annotation: a Service's type is judged as the controller
     /// judges it.
     pub load_balancer_defaults: BTreeMap<String, String>,
+    /// The configured zones (`SAKURACLOUD_ZONES`); empty: the client's zone.
+    pub zones: Vec<sacloud::Zone>,
 }
 
 impl Default for DoctorOptions {
@@ -94,6 +96,7 @@ impl Default for DoctorOptions {
             cluster_id: None,
             load_balancers: true,
             load_balancer_defaults: BTreeMap::new(),
+            zones: Vec::new(),
         }
     }
 }
@@ -260,6 +263,7 @@ pub async fn run_command(args: &DoctorArgs, out: &mut impl Write) -> std::io::Re
                 cluster_id: args.cluster_id.clone().or(config.cluster_id),
                 load_balancers: !config.disable_load_balancer,
                 load_balancer_defaults: config.load_balancer_defaults,
+                zones: config.zones,
             };
             run(&cloud, &kube, &options).await
         }

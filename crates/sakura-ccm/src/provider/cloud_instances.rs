@@ -1,10 +1,11 @@
 //! [`InstancesV2`] for SAKURA Cloud: the I/O around the decisions in [`super::instances`].
 //!
-//! Every lookup is answered from one listing of the zone's servers (plus the `@k8s`-tagged
-//! switches and routers, for address order), cached for a short time and shared by concurrent
-//! callers: initializing 1,000 Nodes costs a handful of API calls, not 1,000. A listing that does
-//! not have a server is never trusted alone when it may be stale: it is refreshed, and a server
-//! known by ID is confirmed gone only by a 404 on reading it.
+//! Every lookup is answered from one listing of the configured zones' servers (plus the
+//! `@k8s`-tagged switches and routers, for address order), cached for a short time and shared
+//! by concurrent callers: initializing 1,000 Nodes costs a handful of API calls per zone, not
+//! 1,000. The zones are listed in parallel. A listing that does not have a server is never
+//! trusted alone when it may be stale: it is refreshed, and a server known by ID is confirmed
+//! gone only by a 404 on reading it (in every configured zone: provider IDs carry no zone).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,11 +25,14 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10);
 /// The tag marking the cluster's switches and routers.
 pub const K8S_TAG: &str = "@k8s";
 
-/// One listing of the zone.
+/// One listing of the configured zones.
 #[derive(Debug)]
 struct ZoneServers {
+    /// Every server of every zone listed, each with its zone.
     servers: Vec<Server>,
     tagged_switches: Vec<Id>,
+    /// Zones that could not be listed (when others could): a Node not found may be there.
+    unavailable: Option<ProviderError>,
 }
 
 type Snapshot = Listed<ZoneServers>;
@@ -81,19 +85,29 @@ fn lookup(node: &Node, servers: &[Server]) -> Lookup {
 #[derive(Debug)]
 pub struct SakuraInstances {
     client: Client,
-    zone: Zone,
+    /// The configured zones, the client's own first.
+    zones: Vec<Zone>,
     listing: SharedListing<ZoneServers>,
 }
 
 impl SakuraInstances {
     /// Instances of the client's zone, with listings cached for [`DEFAULT_MAX_AGE`].
     pub fn new(client: Client) -> Self {
-        let zone = client.config().zone;
+        let zone = client.zone();
         Self {
             client,
-            zone,
+            zones: vec![zone],
             listing: SharedListing::new(DEFAULT_MAX_AGE),
         }
+    }
+
+    /// Instances of every zone in `zones` (a cluster spanning zones); empty keeps the
+    /// client's zone.
+    pub fn with_zones(mut self, zones: &[Zone]) -> Self {
+        if !zones.is_empty() {
+            self.zones = zones.to_vec();
+        }
+        self
     }
 
     /// How long one listing answers lookups (zero: every lookup lists again).
@@ -107,38 +121,88 @@ impl SakuraInstances {
         self.listing.get(freshness, || self.fetch()).await
     }
 
+    /// Lists every configured zone in parallel. A zone that fails does not hide the others'
+    /// servers (a zone's outage must not stall the Nodes of the rest), unless every zone fails.
     async fn fetch(&self) -> Result<ZoneServers, ProviderError> {
-        let tagged = Filter::new().tags_all([K8S_TAG]);
-        let (servers, switches, routers) = tokio::try_join!(
-            async {
-                self.client
-                    .find_servers(&Filter::new())
-                    .await
-                    .map_err(|e| api_error("listing servers", &e))
-            },
-            async {
-                self.client
-                    .find_switches(&tagged)
-                    .await
-                    .map_err(|e| api_error("listing switches tagged @k8s", &e))
-            },
-            async {
-                self.client
-                    .find_internets(&tagged)
-                    .await
-                    .map_err(|e| api_error("listing routers tagged @k8s", &e))
-            },
-        )?;
-        let mut tagged_switches: Vec<Id> = switches
-            .iter()
-            .map(|s| s.id)
-            .chain(routers.iter().map(|r| r.switch.id))
-            .collect();
+        let listed =
+            futures::future::join_all(self.zones.iter().map(|zone| self.fetch_zone(*zone))).await;
+        let mut servers = Vec::new();
+        let mut tagged_switches = Vec::new();
+        let mut unavailable: Option<ProviderError> = None;
+        let mut any_ok = false;
+        for one in listed {
+            match one {
+                Ok(zone) => {
+                    any_ok = true;
+                    servers.extend(zone.servers);
+                    tagged_switches.extend(zone.tagged_switches);
+                }
+                Err(err) => {
+                    unavailable.get_or_insert(err);
+                }
+            }
+        }
+        if let (false, Some(err)) = (any_ok, &unavailable) {
+            return Err(err.clone());
+        }
         tagged_switches.sort();
         tagged_switches.dedup();
         Ok(ZoneServers {
             servers,
             tagged_switches,
+            unavailable,
+        })
+    }
+
+    async fn fetch_zone(&self, zone: Zone) -> Result<ZoneServers, ProviderError> {
+        let client = self.client.in_zone(zone);
+        let in_zone = |what: &str| {
+            if self.zones.len() > 1 {
+                format!("{what} in {zone}")
+            } else {
+                what.to_owned()
+            }
+        };
+        let tagged = Filter::new().tags_all([K8S_TAG]);
+        let (mut servers, switches, routers) = tokio::try_join!(
+            async {
+                client
+                    .find_servers(&Filter::new())
+                    .await
+                    .map_err(|e| api_error(&in_zone("listing servers"), &e))
+            },
+            async {
+                client
+                    .find_switches(&tagged)
+                    .await
+                    .map_err(|e| api_error(&in_zone("listing switches tagged @k8s"), &e))
+            },
+            async {
+                client
+                    .find_internets(&tagged)
+                    .await
+                    .map_err(|e| api_error(&in_zone("listing routers tagged @k8s"), &e))
+            },
+        )?;
+        // The zone label comes from the server's own zone; a listing is of one zone.
+        for server in &mut servers {
+            if server.zone.as_ref().is_none_or(|z| z.name.is_empty()) {
+                server.zone = Some(sacloud::api::common::ZoneRef {
+                    id: Id(zone.id()),
+                    name: zone.name().to_owned(),
+                    region: None,
+                });
+            }
+        }
+        let tagged_switches: Vec<Id> = switches
+            .iter()
+            .map(|s| s.id)
+            .chain(routers.iter().map(|r| r.switch.id))
+            .collect();
+        Ok(ZoneServers {
+            servers,
+            tagged_switches,
+            unavailable: None,
         })
     }
 
@@ -150,17 +214,34 @@ impl SakuraInstances {
         let found = lookup(node, &snapshot.items.servers);
         if found.may_be_stale() && snapshot.started < called {
             let snapshot = self.snapshot(Freshness::StartedAfter(called)).await?;
-            return Ok((lookup(node, &snapshot.items.servers), snapshot));
+            let found = lookup(node, &snapshot.items.servers);
+            return Ok((found, snapshot));
         }
         Ok((found, snapshot))
     }
 
-    /// The server behind a provider ID a fresh listing lacks: `None` only on a 404.
+    /// The server behind a provider ID a fresh listing lacks: `None` only on a 404 in every
+    /// configured zone (a provider ID does not say which zone the server is in).
     async fn read_unlisted(&self, id: Id) -> Result<Option<Server>, ProviderError> {
-        match self.client.read_server(id).await {
-            Ok(server) => Ok(Some(server)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api_error(&format!("reading server {id}"), &e)),
+        let reads = futures::future::join_all(
+            self.zones
+                .iter()
+                .map(|zone| async move { self.client.in_zone(*zone).read_server(id).await }),
+        )
+        .await;
+        let mut failure = None;
+        for read in reads {
+            match read {
+                Ok(server) => return Ok(Some(server)),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    failure.get_or_insert_with(|| api_error(&format!("reading server {id}"), &e));
+                }
+            }
+        }
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(None),
         }
     }
 
@@ -178,8 +259,11 @@ impl SakuraInstances {
         found: Lookup,
         snapshot: &Snapshot,
     ) -> Result<InstanceMetadata, ProviderError> {
+        let home = self.client.zone();
         let meta =
-            |server: &Server| instance_metadata(server, self.zone, &snapshot.items.tagged_switches);
+            |server: &Server| instance_metadata(server, home, &snapshot.items.tagged_switches);
+        // A zone that could not be listed may have the server: say so rather than "no match".
+        let unavailable = || snapshot.items.unavailable.clone();
         match found {
             Lookup::Found(server, event) => {
                 let mut meta = meta(&server);
@@ -190,7 +274,7 @@ impl SakuraInstances {
                 Some(server) => Ok(meta(&server)),
                 None => Err(Self::gone(node, id)),
             },
-            Lookup::NoMatch(event) => Err(not_matched(event)),
+            Lookup::NoMatch(event) => Err(unavailable().unwrap_or_else(|| not_matched(event))),
             Lookup::Invalid(err) => Err(ProviderError::from_event(err.event())),
         }
     }
@@ -199,13 +283,17 @@ impl SakuraInstances {
 impl InstancesV2 for SakuraInstances {
     fn instance_exists<'a>(&'a self, node: &'a Node) -> BoxFuture<'a, Result<bool, ProviderError>> {
         Box::pin(async move {
-            let (found, _) = self.resolve(node).await?;
+            let (found, snapshot) = self.resolve(node).await?;
             match found {
                 Lookup::Found(..) => Ok(true),
                 Lookup::NotListed(id) => Ok(self.read_unlisted(id).await?.is_some()),
                 // Without a provider ID there is no ID to confirm the server gone with: a name
                 // that matches nothing may be a misnamed Node of a running server.
-                Lookup::NoMatch(event) => Err(ProviderError::from_event(event)),
+                Lookup::NoMatch(event) => Err(snapshot
+                    .items
+                    .unavailable
+                    .clone()
+                    .unwrap_or_else(|| ProviderError::from_event(event))),
                 // Several servers have the name: something exists; deleting the Node would be
                 // wrong whichever it is.
                 Lookup::Invalid(MatchError::DuplicateName { .. }) => Ok(true),
@@ -219,14 +307,18 @@ impl InstancesV2 for SakuraInstances {
         node: &'a Node,
     ) -> BoxFuture<'a, Result<bool, ProviderError>> {
         Box::pin(async move {
-            let (found, _) = self.resolve(node).await?;
+            let (found, snapshot) = self.resolve(node).await?;
             match found {
                 Lookup::Found(server, _) => Ok(is_shutdown(&server)),
                 Lookup::NotListed(id) => match self.read_unlisted(id).await? {
                     Some(server) => Ok(is_shutdown(&server)),
                     None => Err(Self::gone(node, id)),
                 },
-                Lookup::NoMatch(event) => Err(not_matched(event)),
+                Lookup::NoMatch(event) => Err(snapshot
+                    .items
+                    .unavailable
+                    .clone()
+                    .unwrap_or_else(|| not_matched(event))),
                 Lookup::Invalid(err) => Err(ProviderError::from_event(err.event())),
             }
         })

@@ -270,18 +270,41 @@ pub enum MatchError {
         /// What is wrong.
         error: ProviderIdError,
     },
-    /// Several servers have the Node's name.
-    #[error(
-        "node {node:?}: {} servers are named {node:?} (IDs {}); server names must be unique: rename all but one",
-        .ids.len(),
-        join_list(&.ids.iter().map(ToString::to_string).collect::<Vec<_>>())
-    )]
+    /// Several servers have the Node's name (in one zone, or in several configured zones).
+    #[error("{}", duplicate_message(.node, .ids, .zones))]
     DuplicateName {
         /// Node name (and server name).
         node: String,
         /// The servers' IDs.
         ids: Vec<Id>,
+        /// Each server's zone, in the order of `ids` (empty when the API did not say).
+        zones: Vec<String>,
     },
+}
+
+/// "2 servers are named …": with their zones when they are in more than one, so the user
+/// knows where to rename.
+fn duplicate_message(node: &str, ids: &[Id], zones: &[String]) -> String {
+    let mut distinct: Vec<&String> = zones.iter().filter(|z| !z.is_empty()).collect();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() > 1 {
+        let each: Vec<String> = ids
+            .iter()
+            .zip(zones)
+            .map(|(id, zone)| format!("ID {id} in {zone}"))
+            .collect();
+        return format!(
+            "node {node:?}: {} servers in different zones are named {node:?} ({}); the CCM never guesses which one is the node: rename all but one (server names must be unique across the configured zones), or set the node's spec.providerID to sakuracloud://<server ID>",
+            ids.len(),
+            join_list(&each)
+        );
+    }
+    format!(
+        "node {node:?}: {} servers are named {node:?} (IDs {}); server names must be unique: rename all but one",
+        ids.len(),
+        join_list(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())
+    )
 }
 
 impl MatchError {
@@ -344,11 +367,21 @@ pub fn match_node<'a>(
         [one] => return Ok(Match::Name(one)),
         [] => {}
         many => {
-            let mut ids: Vec<Id> = many.iter().map(|s| s.id).collect();
-            ids.sort();
+            let mut found: Vec<(Id, String)> = many
+                .iter()
+                .map(|s| {
+                    (
+                        s.id,
+                        s.zone.as_ref().map(|z| z.name.clone()).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            found.sort();
+            let (ids, zones) = found.into_iter().unzip();
             return Err(MatchError::DuplicateName {
                 node: node_name.to_owned(),
                 ids,
+                zones,
             });
         }
     }
@@ -973,12 +1006,26 @@ mod tests {
             err,
             MatchError::DuplicateName {
                 node: "twin".into(),
-                ids: vec![Id(6), Id(7)]
+                ids: vec![Id(6), Id(7)],
+                zones: vec![String::new(), String::new()],
             }
         );
         let event = err.event();
         assert_eq!(event.reason, reasons::DUPLICATE_SERVER_NAME);
         assert!(event.message.contains("IDs 6 and 7"), "{}", event.message);
+        let mut zoned = servers.clone();
+        for (i, zone) in [(5, "is1a"), (6, "is1b")] {
+            zoned[i].zone = Some(ZoneRef {
+                name: zone.into(),
+                ..ZoneRef::default()
+            });
+        }
+        let across = match_node("twin", None, None, &zoned).unwrap_err().event();
+        assert!(
+            across.message.contains("ID 6 in is1a and ID 7 in is1b"),
+            "{}",
+            across.message
+        );
         // With a provider ID the duplicate name does not matter.
         assert_eq!(
             match_node("twin", Some("sakuracloud://7"), None, &servers),

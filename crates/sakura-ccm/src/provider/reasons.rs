@@ -65,9 +65,12 @@ pub const CERTIFICATE_READY: &str = "CertificateReady";
 pub const CERTIFICATE_SECRET_UNUSABLE: &str = "CertificateSecretUnusable";
 /// Normal on a Service (Enhanced LB): its plan changed (the load balancer got a new ID).
 pub const PLAN_CHANGED: &str = "LoadBalancerPlanChanged";
+/// Nodes in another zone than the appliance's, not on a switch bridged to its switch, are left
+/// out of its real servers (Warning).
+pub const NODES_NOT_BRIDGED: &str = "NodesNotBridged";
 
 /// Every reason, for documentation checks.
-pub const ALL: [&str; 29] = [
+pub const ALL: [&str; 30] = [
     NO_NODE_PORTS,
     CERTIFICATE_MISSING,
     NODES_WITHOUT_GLOBAL_ADDRESS,
@@ -97,6 +100,7 @@ pub const ALL: [&str; 29] = [
     ADOPTED_APPLIANCE,
     APPLIANCE_FAILED,
     DUPLICATE_APPLIANCES,
+    NODES_NOT_BRIDGED,
 ];
 
 #[cfg(test)]

@@ -355,7 +355,7 @@ fn a_healthy_cluster_passes_every_check() {
             text.contains("✓ controller.leader: A controller holds the leader Lease"),
             "{text}"
         );
-        assert!(text.ends_with("\n22 ✓, 0 !, 0 ✗\n"), "{text}");
+        assert!(text.ends_with("\n23 ✓, 0 !, 0 ✗\n"), "{text}");
         println!("{text}");
     })
 }

@@ -161,6 +161,8 @@ pub(super) fn inventory(
         switches,
         routers,
         load_balancers: Vec::new(),
+        zones: vec![sacloud::Zone::Is1a],
+        elsewhere: Vec::new(),
         load_balancer_status: BTreeMap::new(),
     }
 }

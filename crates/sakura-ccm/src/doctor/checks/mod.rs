@@ -43,6 +43,7 @@ mod fixtures;
 mod network;
 mod nodes;
 mod services;
+mod zones;
 
 pub use cloud::{credentials, permission, zone_check};
 pub use controller::{
@@ -77,6 +78,8 @@ pub mod ids {
     pub const CLOUD_ZONE: &str = "cloud.zone";
     /// The zone's resources can be listed.
     pub const CLOUD_INVENTORY: &str = "cloud.inventory";
+    /// Nodes in zones not configured, unbridged switches across zones, routers without Nodes.
+    pub const CLOUD_ZONES: &str = "cloud.zones";
     /// A switch+router (or switch) tagged `@k8s`.
     pub const CLOUD_NETWORK: &str = "cloud.network";
     /// Several tagged without distinguishing tags.
@@ -127,7 +130,7 @@ pub mod ids {
     pub const ENHANCED_HEALTH: &str = "enhanced.health";
 
     /// Every check ID, in report order.
-    pub const ALL: [&str; 31] = [
+    pub const ALL: [&str; 32] = [
         CLOUD_CONFIG,
         CLUSTER_CONFIG,
         CLOUD_CREDENTIALS,
@@ -138,6 +141,7 @@ pub mod ids {
         CLOUD_NETWORK_AMBIGUOUS,
         CLOUD_SHARED_SEGMENT,
         CLUSTER_CONNECTION,
+        CLOUD_ZONES,
         NODES_UNMATCHED,
         NODES_DUPLICATE_NAMES,
         NODES_UNINITIALIZED,
@@ -283,6 +287,7 @@ pub fn run_checks(facts: &Facts) -> Vec<Finding> {
         if let Some(inv) = inventory {
             let matches = match_nodes(&core.nodes, &inv.servers);
             out.push(shared_segment(&matches, &kinds));
+            out.push(zones::zones(inv, &matches));
             out.push(unmatched(&matches));
             out.push(duplicate_names(&core.nodes, &inv.servers));
             out.push(uninitialized(

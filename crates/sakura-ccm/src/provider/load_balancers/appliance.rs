@@ -19,9 +19,12 @@ use sacloud::api::common::{Availability, InstanceStatus};
 use sacloud::api::load_balancer::LOAD_BALANCER_CLASS;
 use sacloud::{
     Client, Filter, Id, Internet, LoadBalancer, LoadBalancerCreate, LoadBalancerUpdate, Server,
-    Switch,
+    Switch, Zone,
 };
 
+use super::zones::{
+    any_elsewhere, appliance_zone, list_in_zones, reachable_nodes, switch_zone, unbridged_event,
+};
 use super::{identity, service_ports, upsert};
 use crate::provider::annotations::{LoadBalancerOptions, Placement};
 use crate::provider::cidr::Ipv4Cidr;
@@ -213,6 +216,8 @@ fn write_error(what: &str, err: &sacloud::Error, poll: Duration) -> ProviderErro
 /// The network a new appliance goes on.
 struct ChosenNetwork {
     switch: Switch,
+    /// The zone of the switch: where the appliance is created.
+    zone: Zone,
     pool: AddressPool,
     /// For messages: `switch+router "name" (ID n)`.
     described: String,
@@ -222,6 +227,10 @@ struct ChosenNetwork {
 #[derive(Debug)]
 pub struct ApplianceLoadBalancers {
     client: Client,
+    /// The configured zones, the client's own first.
+    zones: Vec<Zone>,
+    /// Switch → bridge for the switches of every zone (only listed with several zones).
+    bridges: SharedListing<HashMap<Id, Id>>,
     cluster_id: Option<String>,
     poll_interval: Duration,
     /// Every appliance of the zone, any class.
@@ -243,6 +252,8 @@ impl ApplianceLoadBalancers {
     /// the cluster tag; `None`: no cluster tag).
     pub fn new(client: Client, cluster_id: Option<String>) -> Self {
         Self {
+            zones: vec![client.zone()],
+            bridges: SharedListing::new(DEFAULT_MAX_AGE),
             client,
             cluster_id: cluster_id.filter(|id| !id.is_empty()),
             poll_interval: DEFAULT_POLL_INTERVAL,
@@ -253,6 +264,66 @@ impl ApplianceLoadBalancers {
             switch_locks: StdMutex::new(HashMap::new()),
             unapplied: StdMutex::new(HashSet::new()),
         }
+    }
+
+    /// Appliances of every zone in `zones`; empty keeps the client's zone.
+    pub fn with_zones(mut self, zones: &[Zone]) -> Self {
+        if !zones.is_empty() {
+            self.zones = zones.to_vec();
+        }
+        self
+    }
+
+    /// The client for calls about `appliance`: its zone's.
+    fn zonal(&self, appliance: &LoadBalancer) -> Client {
+        self.client
+            .in_zone(appliance_zone(appliance, self.client.zone()))
+    }
+
+    /// Every server of the configured zones.
+    async fn all_servers(&self) -> Result<Arc<Listed<Vec<Server>>>, ProviderError> {
+        self.servers
+            .get_or_list(Freshness::MaxAge, "listing servers", || {
+                list_in_zones(&self.client, &self.zones, |c| async move {
+                    c.find_servers(&Filter::new()).await
+                })
+            })
+            .await
+    }
+
+    /// `nodes` less those in other zones than the appliance's that are not on a switch
+    /// bridged to its switch (with one Warning naming them). One zone configured, or every
+    /// Node labelled with the appliance's zone: `nodes` as they are, without a call.
+    async fn reachable(
+        &self,
+        nodes: &[Node],
+        zone: Zone,
+        switch: Id,
+        described: &str,
+        events: &mut Vec<ProviderEvent>,
+    ) -> Result<Vec<Node>, ProviderError> {
+        if self.zones.len() < 2 || !any_elsewhere(nodes, zone) {
+            return Ok(nodes.to_vec());
+        }
+        let (servers, bridges) = tokio::try_join!(
+            self.all_servers(),
+            self.bridges
+                .get_or_list(Freshness::MaxAge, "listing switches", || async {
+                    let switches = list_in_zones(&self.client, &self.zones, |c| async move {
+                        c.find_switches(&Filter::new()).await
+                    })
+                    .await?;
+                    Ok(switches
+                        .into_iter()
+                        .filter_map(|s| Some((s.id, s.bridge?.id)))
+                        .collect())
+                })
+        )?;
+        let (kept, left_out) = reachable_nodes(nodes, zone, switch, &servers.items, &bridges.items);
+        if !left_out.is_empty() {
+            events.push(unbridged_event(&left_out, zone, described));
+        }
+        Ok(kept)
     }
 
     /// How long one listing (appliances, servers, tagged routers and switches) answers
@@ -282,7 +353,10 @@ impl ApplianceLoadBalancers {
         let all = Filter::new();
         self.appliances
             .get_or_list(freshness, "listing appliances", || {
-                self.client.find_appliances(&all)
+                list_in_zones(&self.client, &self.zones, |c| {
+                    let all = all.clone();
+                    async move { c.find_appliances(&all).await }
+                })
             })
             .await
     }
@@ -291,7 +365,10 @@ impl ApplianceLoadBalancers {
         let tagged = Filter::new().tags_all([TAG_K8S]);
         self.routers
             .get_or_list(Freshness::MaxAge, "listing routers tagged @k8s", || {
-                self.client.find_internets(&tagged)
+                list_in_zones(&self.client, &self.zones, |c| {
+                    let tagged = tagged.clone();
+                    async move { c.find_internets(&tagged).await }
+                })
             })
             .await
     }
@@ -300,7 +377,10 @@ impl ApplianceLoadBalancers {
         let tagged = Filter::new().tags_all([TAG_K8S]);
         self.switches
             .get_or_list(Freshness::MaxAge, "listing switches tagged @k8s", || {
-                self.client.find_switches(&tagged)
+                list_in_zones(&self.client, &self.zones, |c| {
+                    let tagged = tagged.clone();
+                    async move { c.find_switches(&tagged).await }
+                })
             })
             .await
     }
@@ -461,7 +541,11 @@ impl ApplianceLoadBalancers {
                 ));
             }
             Phase::Down => {
-                if let Err(e) = self.client.boot_load_balancer(appliance.id).await {
+                if let Err(e) = self
+                    .zonal(&appliance)
+                    .boot_load_balancer(appliance.id)
+                    .await
+                {
                     return Err(write_error(
                         &format!("booting load balancer {}", appliance.id),
                         &e,
@@ -499,6 +583,11 @@ impl ApplianceLoadBalancers {
             )));
         };
         events.extend(immutable_changes(&appliance, options, vip));
+        let zone = appliance_zone(&appliance, self.client.zone());
+        let described = format!("switch ID {}", appliance.remark.switch.id);
+        let nodes = &self
+            .reachable(nodes, zone, appliance.remark.switch.id, &described, events)
+            .await?;
         let ports = service_ports(service);
         let desired = desired_settings(
             &ports,
@@ -513,7 +602,7 @@ impl ApplianceLoadBalancers {
         let pending_apply = self.unapplied().contains(&appliance.id);
         if !settings_equal(&desired.settings, &appliance) {
             let updated = match self
-                .client
+                .zonal(&appliance)
                 .update_load_balancer_settings(
                     appliance.id,
                     &desired.settings,
@@ -559,7 +648,11 @@ impl ApplianceLoadBalancers {
     /// `PUT …/config`, remembering a failure so the next sync applies again even though the
     /// saved settings already match.
     async fn apply(&self, appliance: &LoadBalancer) -> Result<(), ProviderError> {
-        match self.client.apply_load_balancer_config(appliance.id).await {
+        match self
+            .zonal(appliance)
+            .apply_load_balancer_config(appliance.id)
+            .await
+        {
             Ok(()) => {
                 self.unapplied().remove(&appliance.id);
                 Ok(())
@@ -585,7 +678,7 @@ impl ApplianceLoadBalancers {
             ..LoadBalancerUpdate::default()
         };
         match self
-            .client
+            .zonal(&appliance)
             .update_load_balancer(appliance.id, &update)
             .await
         {
@@ -619,11 +712,17 @@ impl ApplianceLoadBalancers {
                 )
                 .map_err(|e| ProviderError::from_event(e.event()))?;
                 let listed = self.tagged_switches().await?;
+                let router_zone = router
+                    .zone
+                    .as_ref()
+                    .and_then(|z| z.name.parse::<Zone>().ok())
+                    .unwrap_or(self.client.zone());
                 let switch = match listed.items.iter().find(|s| s.id == router.switch.id) {
                     Some(switch) => switch.clone(),
                     // Tags on the router's switch can differ from the router's: read it.
                     None => self
                         .client
+                        .in_zone(router_zone)
                         .read_switch(router.switch.id)
                         .await
                         .map_err(|e| {
@@ -631,6 +730,7 @@ impl ApplianceLoadBalancers {
                         })?,
                 };
                 Ok(ChosenNetwork {
+                    zone: switch_zone(&switch, router_zone),
                     pool: router_pool(&switch),
                     described: format!("switch+router {:?} (ID {})", router.name, router.id),
                     switch,
@@ -648,6 +748,7 @@ impl ApplianceLoadBalancers {
                 )
                 .map_err(|e| ProviderError::from_event(e.event()))?;
                 Ok(ChosenNetwork {
+                    zone: switch_zone(switch, self.client.zone()),
                     pool: switch_pool(network),
                     described: format!("switch {:?} (ID {})", switch.name, switch.id),
                     switch: switch.clone(),
@@ -663,14 +764,7 @@ impl ApplianceLoadBalancers {
         error: ProviderError,
         nodes: &[Node],
     ) -> ProviderError {
-        let all = Filter::new();
-        let Ok(servers) = self
-            .servers
-            .get_or_list(Freshness::MaxAge, "listing servers", || {
-                self.client.find_servers(&all)
-            })
-            .await
-        else {
+        let Ok(servers) = self.all_servers().await else {
             return error;
         };
         if !nodes_only_on_shared_segment(nodes, &servers.items) {
@@ -709,13 +803,9 @@ impl ApplianceLoadBalancers {
         // Appliances anew (another writer must be seen before allocating); servers may be a
         // few seconds old: an address a brand-new server took meanwhile is refused by the API
         // and the next attempt lists again.
-        let all = Filter::new();
         let (listed, servers) = tokio::try_join!(
             self.appliances(Freshness::StartedAfter(locked_at)),
-            self.servers
-                .get_or_list(Freshness::MaxAge, "listing servers", || {
-                    self.client.find_servers(&all)
-                })
+            self.all_servers()
         )?;
         if let Some((appliance, ownership)) = self.pick(&listed.items, identity, events) {
             return self
@@ -744,6 +834,15 @@ impl ApplianceLoadBalancers {
             .first()
             .and_then(|ip| Ipv4Cidr::new(*ip, allocation.network_mask_len))
             .ok_or_else(|| ProviderError::other("address allocation returned no address"))?;
+        let nodes = &self
+            .reachable(
+                nodes,
+                chosen.zone,
+                chosen.switch.id,
+                &chosen.described,
+                events,
+            )
+            .await?;
         let desired = desired_settings(
             &service_ports(service),
             &options.health_check,
@@ -779,7 +878,12 @@ impl ApplianceLoadBalancers {
             vip = %allocation.vip,
             "creating load balancer"
         );
-        match self.client.create_load_balancer(&create).await {
+        match self
+            .client
+            .in_zone(chosen.zone)
+            .create_load_balancer(&create)
+            .await
+        {
             Ok(created) => {
                 self.appliances.record(|l| upsert(l, &created)).await;
                 tracing::info!(
@@ -819,7 +923,8 @@ impl ApplianceLoadBalancers {
                 Phase::Creating => waiting.push(format!("{what} is still being created")),
                 Phase::ShuttingDown => waiting.push(format!("{what} is shutting down")),
                 Phase::Up => {
-                    match self.client.shutdown_load_balancer(appliance.id, true).await {
+                    let zonal = self.zonal(appliance);
+                    match zonal.shutdown_load_balancer(appliance.id, true).await {
                         Ok(()) => {}
                         Err(e) if e.is_conflict() => {}
                         Err(e) => return Err(api_error(&format!("shutting down {what}"), &e)),
@@ -828,7 +933,11 @@ impl ApplianceLoadBalancers {
                     waiting.push(format!("{what} is shutting down"));
                 }
                 Phase::Down | Phase::Failed => {
-                    match self.client.delete_load_balancer(appliance.id).await {
+                    match self
+                        .zonal(appliance)
+                        .delete_load_balancer(appliance.id)
+                        .await
+                    {
                         Ok(_) => {}
                         Err(e) if e.is_not_found() => {}
                         Err(e) if e.is_conflict() => {

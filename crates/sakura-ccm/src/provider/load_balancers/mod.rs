@@ -11,6 +11,7 @@ pub mod appliance;
 pub mod enhanced;
 pub mod enhanced_settings;
 pub mod tls_secret;
+pub mod zones;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -50,6 +51,13 @@ impl SakuraLoadBalancers {
             enhanced: EnhancedLoadBalancers::new(client, cluster_id),
             defaults: BTreeMap::new(),
         }
+    }
+
+    /// Appliances of every zone in `zones` (a cluster spanning zones); empty keeps the
+    /// client's zone. The Enhanced LB is global and needs no zone.
+    pub fn with_zones(mut self, zones: &[sacloud::Zone]) -> Self {
+        self.appliances = self.appliances.with_zones(zones);
+        self
     }
 
     /// How long one listing answers Services (zero: every call lists again).
