@@ -1,6 +1,6 @@
 //! Defaulting the real server's admission chain does for core kinds a CCM reads: Services get a
 //! `type`, a cluster IP and node ports (a CCM targets node ports), Namespaces get their phase and
-//! name label. Only applied to core-group kinds, and only when enabled in the config.
+//! name label, Secrets their `Opaque` type. Only applied to core-group kinds, and only when enabled in the config.
 
 use std::collections::HashSet;
 
@@ -96,6 +96,18 @@ pub(crate) fn namespace_on_create(obj: &mut Value, name: &str) {
     }
 }
 
+/// Secret defaults on create: `type: Opaque` when unset, as upstream's `SetDefaults_Secret`.
+pub(crate) fn secret_on_create(obj: &mut Value) {
+    if let Some(o) = obj.as_object_mut()
+        && o.get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty()
+    {
+        o.insert("type".into(), json!("Opaque"));
+    }
+}
+
 /// Service defaults on create and update. `old` is the stored object on update, whose
 /// allocated cluster IP and node ports carry over when the new spec omits them (as the real
 /// server does for a PUT that leaves them out).
@@ -163,7 +175,9 @@ pub(crate) fn service(
             if let Some(port) = p.get("port").cloned() {
                 p.entry("targetPort").or_insert(port);
             }
-            if !needs_node_ports || p.get("nodePort").is_some() {
+            // 0 is "not set", as in Go, where the field is a plain int32.
+            let given = p.get("nodePort").and_then(Value::as_u64).unwrap_or(0);
+            if !needs_node_ports || given != 0 {
                 continue;
             }
             let previous = old_spec
@@ -217,6 +231,11 @@ mod tests {
         service(&mut again, Some(&svc), &mut alloc, &used);
         assert_eq!(again["spec"]["clusterIP"], "10.96.0.10");
         assert_eq!(again["spec"]["ports"][0]["nodePort"], 30001);
+
+        let mut zero =
+            json!({"spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 0}]}});
+        service(&mut zero, None, &mut alloc, &used);
+        assert_eq!(zero["spec"]["ports"][0]["nodePort"], 30003);
 
         let mut plain = json!({"spec": {"ports": [{"port": 80}]}});
         service(&mut plain, None, &mut alloc, &used);

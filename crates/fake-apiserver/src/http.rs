@@ -21,8 +21,10 @@ use crate::requests::{RecordedRequest, Recorder, rbac_verb};
 use crate::resources::{self, ResourceDef};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{PatchType, Store, Subresource};
-use crate::table::{self, IncludeObject};
+use crate::table::{self, IncludeObject, Kind};
+use crate::validation::{self, Directive};
 use crate::watch::{self, Render, Start, WatchRequest};
+use crate::{events, openapi, protobuf, schema};
 
 /// Shared state of the HTTP layer.
 pub(crate) struct App {
@@ -153,6 +155,9 @@ fn route(
         ["api"] => get_only(Some(resources::api_versions(&app.server_address))),
         ["apis"] => get_only(Some(resources::api_group_list(defs))),
         ["apis", group] => get_only(resources::api_group_doc(defs, group)),
+        ["openapi", "v3"] => get_only(Some(openapi::index(schema::schema(), defs))),
+        ["openapi", "v3", "api", version] => get_only(openapi_doc(defs, "", version)),
+        ["openapi", "v3", "apis", group, version] => get_only(openapi_doc(defs, group, version)),
         ["api", version, rest @ ..] => {
             resource_route(app, method, headers, &params, body, "", version, rest)
         }
@@ -163,12 +168,20 @@ fn route(
     }
 }
 
+/// The OpenAPI v3 document of a served group-version.
+fn openapi_doc(defs: &[ResourceDef], group: &str, version: &str) -> Option<Value> {
+    defs.iter()
+        .any(|d| d.group == group && d.version == version)
+        .then(|| openapi::group_version(schema::schema(), defs, group, version))
+}
+
 fn root_paths(defs: &[ResourceDef]) -> Value {
     let mut paths = vec![
         "/api".to_string(),
         "/api/v1".to_string(),
         "/apis".to_string(),
         "/healthz".to_string(),
+        "/openapi/v3".to_string(),
         "/livez".to_string(),
         "/readyz".to_string(),
         "/version".to_string(),
@@ -241,15 +254,93 @@ fn parse_target<'a>(
     })
 }
 
-fn parse_json(body: &Bytes, headers: &HeaderMap) -> Result<Value, ApiError> {
+const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+
+/// The object in a request body: JSON, or protobuf for the kinds of the schema table.
+fn parse_body(body: &Bytes, headers: &HeaderMap, def: &ResourceDef) -> Result<Value, ApiError> {
     let ct = content_type(headers);
+    if ct == PROTOBUF {
+        return parse_protobuf(body, def);
+    }
     if !ct.is_empty() && ct != "application/json" && ct != "*/*" {
         return Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format ({ct}) - fake-apiserver accepts application/json"
+            "the body of the request was in an unknown format ({ct}) - accepted media types include: application/json, application/vnd.kubernetes.protobuf"
         )));
     }
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
+}
+
+fn parse_protobuf(body: &Bytes, def: &ResourceDef) -> Result<Value, ApiError> {
+    let Some(message) = schema::message_for(&def.group, &def.version, &def.kind) else {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format ({PROTOBUF}) - {} accepts application/json only",
+            def.qualified_name()
+        )));
+    };
+    let bad = |e: protobuf::DecodeError| ApiError::bad_request(e.0);
+    let (api_version, kind, raw) = protobuf::envelope(body).map_err(bad)?;
+    let mut obj = protobuf::to_json(schema::schema(), &message, raw).map_err(bad)?;
+    obj["apiVersion"] = json!(api_version);
+    obj["kind"] = json!(kind);
+    Ok(obj)
+}
+
+/// A 406 when the client takes only encodings the fake does not write (it answers JSON; kubectl
+/// also accepts JSON, so only a protobuf-only client gets this).
+fn check_accept(accept: &str) -> Result<(), ApiError> {
+    let takes_json = accept.trim().is_empty()
+        || accept.split(',').any(|part| {
+            let media = part.split(';').next().unwrap_or("").trim();
+            matches!(media, "application/json" | "*/*" | "application/*" | "")
+        });
+    if takes_json {
+        return Ok(());
+    }
+    Err(ApiError {
+        code: 406,
+        reason: "NotAcceptable".into(),
+        message: format!(
+            "only the following media types are accepted: application/json (fake-apiserver, a test double, does not write {accept})"
+        ),
+        details: None,
+    })
+}
+
+/// Server-side field validation of a request body (or of a merge patch) against the kind's
+/// fields: unknown fields are dropped; `Strict` refuses them, `Warn` returns the warnings.
+fn validate_fields(
+    def: &ResourceDef,
+    directive: Directive,
+    obj: &mut Value,
+) -> Result<Vec<String>, ApiError> {
+    let Some(message) = schema::message_for(&def.group, &def.version, &def.kind) else {
+        return Ok(Vec::new());
+    };
+    let unknown = validation::prune_unknown(schema::schema(), &message, obj, true);
+    let described = validation::describe(&unknown);
+    match directive {
+        _ if unknown.is_empty() => Ok(Vec::new()),
+        Directive::Strict => Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+            described.join(", "),
+            kind = def.kind,
+            version = def.version,
+        ))),
+        Directive::Warn => Ok(described),
+        Directive::Ignore => Ok(Vec::new()),
+    }
+}
+
+/// A response with one `Warning` header per message, as `299 - "text"`.
+fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let text = format!("299 - {}", serde_json::Value::from(w.as_str()));
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
 }
 
 fn content_type(headers: &HeaderMap) -> String {
@@ -306,6 +397,13 @@ fn resource_route(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let as_table = table::wants_table(accept);
+    check_accept(accept)?;
+    let directive =
+        Directive::parse(params.get("fieldValidation")).map_err(ApiError::bad_request)?;
+    let kind = Kind {
+        group: &def.group,
+        kind: &def.kind,
+    };
     let include =
         IncludeObject::parse(params.get("includeObject")).map_err(ApiError::bad_request)?;
     let dry_run = params.dry_run()?;
@@ -321,7 +419,7 @@ fn resource_route(
     }
     match (method.clone(), t.name) {
         (Method::GET, name) if watching => {
-            watch_route(app, &def, &t, name, params, as_table, include)
+            watch_route(app, &def, &t, name, params, as_table.then_some(include))
         }
         (Method::GET, Some(name)) => {
             let obj = store.get_at(t.res, t.ns, name)?;
@@ -329,6 +427,7 @@ fn resource_route(
                 let rv = crate::meta::meta_str(&obj, "resourceVersion").to_string();
                 ok(&table::table(
                     &[&obj],
+                    kind,
                     include,
                     json!({"resourceVersion": rv}),
                 ))
@@ -356,7 +455,7 @@ fn resource_route(
             }
             if as_table {
                 let objs: Vec<&Value> = page.items.iter().map(|v| &**v).collect();
-                return ok(&table::table(&objs, include, list_meta));
+                return ok(&table::table(&objs, kind, include, list_meta));
             }
             ok(&json!({
                 "kind": format!("{}List", def.kind),
@@ -368,19 +467,37 @@ fn resource_route(
         (Method::POST, None)
             if t.sub == Subresource::Main && (t.ns.is_some() || !def.namespaced) =>
         {
-            let obj = parse_json(&body, headers)?;
+            let mut obj = parse_body(&body, headers, &def)?;
+            let warnings = validate_fields(&def, directive, &mut obj)?;
             let created = store.create_at(t.res, t.ns, obj, dry_run)?;
-            Ok(json_response(StatusCode::CREATED, &created))
+            Ok(with_warnings(
+                json_response(StatusCode::CREATED, &created),
+                &warnings,
+            ))
         }
         (Method::PUT, Some(name)) => {
-            let obj = parse_json(&body, headers)?;
-            ok(&store.update_at(t.res, t.ns, name, obj, t.sub, dry_run)?)
+            let mut obj = parse_body(&body, headers, &def)?;
+            let warnings = validate_fields(&def, directive, &mut obj)?;
+            let updated = store.update_at(t.res, t.ns, name, obj, t.sub, dry_run)?;
+            Ok(with_warnings(
+                json_response(StatusCode::OK, &updated),
+                &warnings,
+            ))
         }
         (Method::PATCH, Some(name)) => {
-            let kind = patch_type(headers)?;
-            let patch: Value = serde_json::from_slice(&body)
+            let patch_kind = patch_type(headers)?;
+            let mut patch: Value = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::bad_request(format!("the patch is not valid JSON: {e}")))?;
-            ok(&store.patch_at(t.res, t.ns, name, kind, &patch, t.sub, dry_run)?)
+            let warnings = if patch_kind == PatchType::Json {
+                Vec::new()
+            } else {
+                validate_fields(&def, directive, &mut patch)?
+            };
+            let patched = store.patch_at(t.res, t.ns, name, patch_kind, &patch, t.sub, dry_run)?;
+            Ok(with_warnings(
+                json_response(StatusCode::OK, &patched),
+                &warnings,
+            ))
         }
         (Method::DELETE, Some(name)) if t.sub == Subresource::Main => {
             let (pre, body_dry_run) = delete_options(&body)?;
@@ -458,9 +575,9 @@ fn watch_route(
     t: &Target<'_>,
     name: Option<&str>,
     params: &Params,
-    as_table: bool,
-    include: IncludeObject,
+    table_include: Option<IncludeObject>,
 ) -> Result<Response, ApiError> {
+    let alias = app.store.event_alias(t.res).is_some();
     let labels = LabelSelector::parse(params.get("labelSelector").unwrap_or(""))
         .map_err(ApiError::bad_request)?;
     let mut field_str = params.get("fieldSelector").unwrap_or("").to_string();
@@ -473,8 +590,11 @@ fn watch_route(
             format!("{field_str},metadata.name={name}")
         };
     }
-    let fields = FieldSelector::parse(&field_str, &def.extra_field_selectors)
+    let mut fields = FieldSelector::parse(&field_str, &def.extra_field_selectors)
         .map_err(ApiError::bad_request)?;
+    if alias {
+        fields = fields.map_paths(events::core_field_path);
+    }
     let bookmarks = params.flag("allowWatchBookmarks")?;
     let send_initial = match params.get("sendInitialEvents") {
         None | Some("") => None,
@@ -495,13 +615,28 @@ fn watch_route(
         ),
     };
     let timeout = params.number("timeoutSeconds")?.map(Duration::from_secs);
-    let render: Render = if as_table {
-        Arc::new(move |obj: &Value| table::table(&[obj], include, json!({})))
-    } else {
-        Arc::new(|obj: &Value| obj.clone())
-    };
+    let (group, kind) = (def.group.clone(), def.kind.clone());
+    let render: Render = Arc::new(move |stored: &Value| {
+        // Stored core Events are shown as the events.k8s.io API has them.
+        let obj = if alias {
+            events::to_events_v1(stored)
+        } else {
+            stored.clone()
+        };
+        match table_include {
+            Some(include) => {
+                let kind = Kind {
+                    group: &group,
+                    kind: &kind,
+                };
+                table::table(&[&obj], kind, include, json!({}))
+            }
+            None => obj,
+        }
+    });
     let req = WatchRequest {
-        res: t.res,
+        res: app.store.storage_res(t.res),
+        shown: t.res,
         ns: t.ns.map(str::to_string),
         labels,
         fields,

@@ -1,6 +1,7 @@
 //! TEST DOUBLE: an in-memory Kubernetes API server.
 //!
-//! It speaks the Kubernetes HTTP API (plain HTTP, JSON only) for a configurable set of
+//! It speaks the Kubernetes HTTP API (plain HTTP; JSON, and protobuf request bodies for the
+//! built-in kinds) for a configurable set of
 //! resources, with the semantics controllers depend on: a single monotonic `resourceVersion`,
 //! list + watch with resume and `410 Expired`, bookmarks, optimistic concurrency, status
 //! subresources, finalizers, merge / JSON / strategic merge patches and `Status` errors.
@@ -22,14 +23,20 @@
 
 mod defaults;
 pub mod errors;
+mod events;
 mod http;
 mod meta;
+mod openapi;
 pub mod patch;
+mod printers;
+mod protobuf;
 mod requests;
 pub mod resources;
+mod schema;
 pub mod selectors;
 mod store;
 mod table;
+mod validation;
 mod watch;
 
 use std::net::SocketAddr;
@@ -62,7 +69,7 @@ pub struct Config {
     /// How often a watch with `allowWatchBookmarks=true` receives a BOOKMARK.
     pub bookmark_interval: Duration,
     /// Whether to apply the real server's defaulting for Services (type, cluster IP, node
-    /// ports) and Namespaces (phase, name label).
+    /// ports), Namespaces (phase, name label) and Secrets (`type: Opaque`).
     pub core_defaults: bool,
 }
 
@@ -201,6 +208,15 @@ impl Drop for RunningFakeApiServer {
         self.shutdown.send_replace(true);
         self.task.abort();
     }
+}
+
+/// `t` as the server writes times (`creationTimestamp`): RFC 3339, UTC, whole seconds.
+pub fn timestamp(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    meta::rfc3339(secs)
 }
 
 /// A kubeconfig for `url` with a context named `fake-apiserver` (no credentials: the fake

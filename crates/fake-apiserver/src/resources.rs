@@ -54,6 +54,8 @@ pub struct ResourceDef {
     pub short_names: Vec<String>,
     /// Field-selector paths accepted besides `metadata.name` and `metadata.namespace`.
     pub extra_field_selectors: Vec<String>,
+    /// Discovery categories (`all`: what `kubectl get all` lists).
+    pub categories: Vec<String>,
 }
 
 impl ResourceDef {
@@ -71,7 +73,14 @@ impl ResourceDef {
             tracks_generation: false,
             short_names: Vec::new(),
             extra_field_selectors: Vec::new(),
+            categories: Vec::new(),
         }
+    }
+
+    /// Sets the discovery categories.
+    pub fn with_categories(mut self, names: &[&str]) -> Self {
+        self.categories = names.iter().map(|s| s.to_string()).collect();
+        self
     }
 
     /// Adds a `/status` subresource.
@@ -148,6 +157,7 @@ pub fn default_resources() -> Vec<ResourceDef> {
         ResourceDef::new("", "v1", "Service", "services", true)
             .with_status(StatusOnCreate::Drop)
             .with_short_names(&["svc"])
+            .with_categories(&["all"])
             .with_field_selectors(&["spec.clusterIP", "spec.type"]),
         ResourceDef::new("", "v1", "Event", "events", true)
             .with_short_names(&["ev"])
@@ -164,6 +174,12 @@ pub fn default_resources() -> Vec<ResourceDef> {
                 "source",
                 "type",
             ]),
+        // Stored and served only: nothing schedules or runs them; kubectl lists them.
+        ResourceDef::new("", "v1", "Pod", "pods", true)
+            .with_status(StatusOnCreate::Drop)
+            .with_short_names(&["po"])
+            .with_categories(&["all"])
+            .with_field_selectors(&["spec.nodeName", "status.phase"]),
         ResourceDef::new("", "v1", "ConfigMap", "configmaps", true).with_short_names(&["cm"]),
         ResourceDef::new("", "v1", "Secret", "secrets", true),
         ResourceDef::new("", "v1", "Endpoints", "endpoints", true).with_short_names(&["ep"]),
@@ -182,11 +198,13 @@ pub fn default_resources() -> Vec<ResourceDef> {
         ResourceDef::new("apps", "v1", "Deployment", "deployments", true)
             .with_status(StatusOnCreate::Drop)
             .with_generation()
-            .with_short_names(&["deploy"]),
+            .with_short_names(&["deploy"])
+            .with_categories(&["all"]),
         ResourceDef::new("apps", "v1", "DaemonSet", "daemonsets", true)
             .with_status(StatusOnCreate::Drop)
             .with_generation()
-            .with_short_names(&["ds"]),
+            .with_short_names(&["ds"])
+            .with_categories(&["all"]),
         ResourceDef::new(
             "rbac.authorization.k8s.io",
             "v1",
@@ -297,6 +315,7 @@ pub(crate) fn api_resource_list(defs: &[ResourceDef], group: &str, version: &str
             "kind": d.kind,
             "verbs": VERBS,
             "shortNames": d.short_names,
+            "categories": d.categories,
         }));
         if d.status_subresource {
             resources.push(json!({

@@ -227,6 +227,17 @@ impl FieldSelector {
         })
     }
 
+    /// The same requirements on other paths (`regarding.name` of an `events.k8s.io` Event is
+    /// `involvedObject.name` of the stored core Event).
+    pub fn map_paths(self, f: impl Fn(&str) -> String) -> Self {
+        Self(
+            self.0
+                .into_iter()
+                .map(|(p, eq, v)| (f(&p), eq, v))
+                .collect(),
+        )
+    }
+
     /// The value required for `metadata.name` by an `=` requirement, if any (used to narrow
     /// lookups and by tests).
     pub fn required_name(&self) -> Option<&str> {

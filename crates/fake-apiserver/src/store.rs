@@ -14,10 +14,16 @@ use tokio::sync::watch;
 
 use crate::defaults::{self, Allocators};
 use crate::errors::{ApiError, Cause};
+use crate::events;
+
+mod event_alias;
+mod saved;
+
 use crate::meta::{self, Ids};
 use crate::patch::{self, PatchError};
 use crate::resources::{ResourceDef, StatusOnCreate};
 use crate::selectors::{FieldSelector, LabelSelector};
+use event_alias::relabel_event_error;
 
 /// Which part of an object a write addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +138,57 @@ fn spec_part(obj: &Value) -> Value {
         }
     }
     v
+}
+
+/// A request body's `apiVersion` and `kind`, when given, must be the resource's.
+fn check_type_meta(obj: &Value, def: &ResourceDef) -> Result<(), ApiError> {
+    for (field, want) in [
+        ("apiVersion", def.api_version()),
+        ("kind", def.kind.clone()),
+    ] {
+        match obj.get(field).and_then(Value::as_str) {
+            Some(got) if !got.is_empty() && got != want => {
+                return Err(ApiError::bad_request(format!(
+                    "the {field} in the data ({got}) does not match the expected {field} ({want})"
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `patch` applied to a copy of `old`, which must keep its name and namespace.
+fn apply_patch(
+    old: &Value,
+    kind: PatchType,
+    patch: &Value,
+    name: &str,
+    key_ns: &str,
+) -> Result<Value, ApiError> {
+    let mut patched = old.clone();
+    let result = match kind {
+        PatchType::Merge => {
+            patch::merge_patch(&mut patched, patch);
+            Ok(())
+        }
+        PatchType::Json => patch::json_patch(&mut patched, patch),
+        PatchType::Strategic => patch::strategic_merge_patch(&mut patched, patch),
+    };
+    match result {
+        Ok(()) => {}
+        Err(PatchError::Malformed(m)) => return Err(ApiError::bad_request(m)),
+        Err(PatchError::Failed(m)) => return Err(ApiError::unprocessable(m)),
+    }
+    meta::check_shape(&patched).map_err(ApiError::bad_request)?;
+    if meta::meta_str(&patched, "name") != name
+        || (!key_ns.is_empty() && meta::meta_str(&patched, "namespace") != key_ns)
+    {
+        return Err(ApiError::bad_request(
+            "a patch may not change metadata.name or metadata.namespace",
+        ));
+    }
+    Ok(patched)
 }
 
 impl Store {
@@ -324,6 +381,12 @@ impl Store {
         ns: Option<&str>,
         name: &str,
     ) -> Result<Arc<Value>, ApiError> {
+        if let Some(core) = self.event_alias(res) {
+            return self
+                .get_at(core, ns, name)
+                .map(|v| Arc::new(events::to_events_v1(&v)))
+                .map_err(relabel_event_error);
+        }
         let def = self.def(res).ok_or_else(ApiError::no_route)?;
         let ns = self.key_ns(res, ns)?;
         let st = self.lock();
@@ -342,6 +405,14 @@ impl Store {
         limit: Option<usize>,
         cont: Option<&str>,
     ) -> Result<ListPage, ApiError> {
+        if let Some(core) = self.event_alias(res) {
+            let fields = fields.clone().map_paths(events::core_field_path);
+            let mut page = self.list_at(core, ns, labels, &fields, limit, cont)?;
+            for item in &mut page.items {
+                *item = Arc::new(events::to_events_v1(item));
+            }
+            return Ok(page);
+        }
         let ns = match ns {
             Some(n) if !n.is_empty() => Some(n),
             _ => None,
@@ -406,21 +477,17 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let def = self.def(res).ok_or_else(ApiError::no_route)?.clone();
         meta::check_shape(&obj).map_err(ApiError::bad_request)?;
-        let key_ns = self.key_ns(res, ns)?;
-        for (field, want) in [
-            ("apiVersion", def.api_version()),
-            ("kind", def.kind.clone()),
-        ] {
-            match obj.get(field).and_then(Value::as_str) {
-                Some(got) if !got.is_empty() && got != want => {
-                    return Err(ApiError::bad_request(format!(
-                        "the {field} in the data ({got}) does not match the expected {field} ({want})"
-                    )));
-                }
-                _ => {}
-            }
-            obj[field] = json!(want);
+        if let Some(core) = self.event_alias(res) {
+            check_type_meta(&obj, &def)?;
+            return self
+                .create_at(core, ns, events::to_core(&obj), dry_run)
+                .map(|v| events::to_events_v1(&v))
+                .map_err(relabel_event_error);
         }
+        let key_ns = self.key_ns(res, ns)?;
+        check_type_meta(&obj, &def)?;
+        obj["apiVersion"] = json!(def.api_version());
+        obj["kind"] = json!(def.kind);
         let body_ns = meta::meta_str(&obj, "namespace").to_string();
         if def.namespaced && !body_ns.is_empty() && body_ns != key_ns {
             return Err(ApiError::bad_request(
@@ -515,6 +582,7 @@ impl Store {
                     defaults::service(&mut obj, None, &mut st.alloc, &used);
                 }
                 "Namespace" => defaults::namespace_on_create(&mut obj, &name),
+                "Secret" => defaults::secret_on_create(&mut obj),
                 _ => {}
             }
         }
@@ -567,6 +635,12 @@ impl Store {
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         meta::check_shape(&obj).map_err(ApiError::bad_request)?;
+        if let Some(core) = self.event_alias(res) {
+            return self
+                .update_at(core, ns, name, events::to_core(&obj), sub, dry_run)
+                .map(|v| events::to_events_v1(&v))
+                .map_err(relabel_event_error);
+        }
         let body_name = meta::meta_str(&obj, "name");
         if body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -603,33 +677,15 @@ impl Store {
                 "the patch must be a JSON object for merge and strategic merge patches",
             ));
         }
+        if let Some(core) = self.event_alias(res) {
+            return self.patch_event(core, ns, name, kind, patch, sub, dry_run);
+        }
         let st = self.lock();
         let key = (res, key_ns.clone(), name.to_string());
         let Some(old) = st.objects.get(&key).cloned() else {
             return Err(ApiError::not_found(def.subject(), name));
         };
-        let mut patched = (*old).clone();
-        let result = match kind {
-            PatchType::Merge => {
-                patch::merge_patch(&mut patched, patch);
-                Ok(())
-            }
-            PatchType::Json => patch::json_patch(&mut patched, patch),
-            PatchType::Strategic => patch::strategic_merge_patch(&mut patched, patch),
-        };
-        match result {
-            Ok(()) => {}
-            Err(PatchError::Malformed(m)) => return Err(ApiError::bad_request(m)),
-            Err(PatchError::Failed(m)) => return Err(ApiError::unprocessable(m)),
-        }
-        meta::check_shape(&patched).map_err(ApiError::bad_request)?;
-        if meta::meta_str(&patched, "name") != name
-            || (!key_ns.is_empty() && meta::meta_str(&patched, "namespace") != key_ns)
-        {
-            return Err(ApiError::bad_request(
-                "a patch may not change metadata.name or metadata.namespace",
-            ));
-        }
+        let patched = apply_patch(&old, kind, patch, name, &key_ns)?;
         self.commit_update(st, key, patched, sub, dry_run)
     }
 
@@ -782,6 +838,12 @@ impl Store {
         preconditions: Option<(String, String)>,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
+        if let Some(core) = self.event_alias(res) {
+            return self
+                .delete_at(core, ns, name, preconditions, dry_run)
+                .map(|v| events::to_events_v1(&v))
+                .map_err(relabel_event_error);
+        }
         let def = self.def(res).ok_or_else(ApiError::no_route)?;
         let key_ns = self.key_ns(res, ns)?;
         let mut st = self.lock();
@@ -881,66 +943,6 @@ impl Store {
         }
         self.commit_many(st, events);
         Ok((*gone).clone())
-    }
-
-    // ---- saved state (a restart that keeps its data, as etcd keeps a real server's) ------
-
-    /// Every object and the current resourceVersion, as JSON.
-    pub fn save(&self) -> Value {
-        let st = self.lock();
-        let objects: Vec<Value> = st
-            .objects
-            .iter()
-            .filter_map(|((res, _, _), obj)| {
-                let def = self.def(*res)?;
-                Some(json!({"resource": def.qualified_name(), "object": obj.as_ref()}))
-            })
-            .collect();
-        json!({"resourceVersion": st.rv, "objects": objects})
-    }
-
-    /// Replaces every object with those of `saved` (from [`Store::save`]). Watches cannot
-    /// resume from before the load: they get `410 Expired` and relist, as after a real
-    /// server's watch cache is lost.
-    pub fn load(&self, saved: &Value) -> Result<(), String> {
-        let rv = saved
-            .get("resourceVersion")
-            .and_then(Value::as_u64)
-            .ok_or("saved state without a resourceVersion")?;
-        let mut objects = BTreeMap::new();
-        let mut max_ip = None;
-        for entry in saved
-            .get("objects")
-            .and_then(Value::as_array)
-            .ok_or("saved state without objects")?
-        {
-            let resource = entry
-                .get("resource")
-                .and_then(Value::as_str)
-                .ok_or("a saved object without its resource")?;
-            let res = self.resolve(resource).map_err(|e| e.to_string())?;
-            let object = entry
-                .get("object")
-                .cloned()
-                .ok_or("a saved entry without its object")?;
-            let ns = meta::meta_str(&object, "namespace").to_string();
-            let name = meta::meta_str(&object, "name").to_string();
-            if let Some(ip) = object.pointer("/spec/clusterIP").and_then(Value::as_str) {
-                max_ip = max_ip.max(defaults::cluster_ip_index(ip));
-            }
-            objects.insert((res, ns, name), Arc::new(object));
-        }
-        let mut st = self.lock();
-        st.objects = objects;
-        st.rv = rv;
-        st.history.clear();
-        st.history_start = rv;
-        if let Some(index) = max_ip {
-            st.alloc.skip_cluster_ips_to(index);
-        }
-        drop(st);
-        self.inner.notify.send_replace(rv);
-        Ok(())
     }
 
     // ---- watch support -----------------------------------------------------------------

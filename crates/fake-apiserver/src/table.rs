@@ -1,10 +1,12 @@
 //! `meta.k8s.io/v1` Table rendering for kubectl's server-side printing.
 //!
-//! kubectl asks for `Accept: application/json;as=Table;v=v1;g=meta.k8s.io,...`. The real
-//! server has per-kind columns; the fake serves the generic Name/Age columns it uses for
-//! custom resources, which is enough for `kubectl get` and `kubectl get -w`.
+//! kubectl asks for `Accept: application/json;as=Table;v=v1;g=meta.k8s.io,...`. The columns and
+//! cells of each kind are upstream's ([`crate::printers`]); kinds without a printer get the
+//! generic Name/Age columns the real server uses for custom resources.
 
 use serde_json::{Value, json};
+
+use crate::printers;
 
 /// What each row carries in `object`, from the `includeObject` query parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,14 +35,23 @@ pub(crate) fn wants_table(accept: &str) -> bool {
     })
 }
 
-fn row(obj: &Value, include: IncludeObject) -> Value {
+/// The kind whose columns a Table shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kind<'a> {
+    pub(crate) group: &'a str,
+    pub(crate) kind: &'a str,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn row(obj: &Value, kind: Kind<'_>, include: IncludeObject, now: i64) -> Value {
     let meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    let name = meta.get("name").cloned().unwrap_or_else(|| json!(""));
-    let created = meta
-        .get("creationTimestamp")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let mut r = json!({"cells": [name, created]});
+    let mut r = json!({"cells": printers::cells(kind.group, kind.kind, obj, now)});
     match include {
         IncludeObject::None => {}
         IncludeObject::Object => r["object"] = obj.clone(),
@@ -56,16 +67,19 @@ fn row(obj: &Value, include: IncludeObject) -> Value {
 }
 
 /// A Table with one row per object.
-pub(crate) fn table(objects: &[&Value], include: IncludeObject, list_meta: Value) -> Value {
+pub(crate) fn table(
+    objects: &[&Value],
+    kind: Kind<'_>,
+    include: IncludeObject,
+    list_meta: Value,
+) -> Value {
+    let now = now();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": list_meta,
-        "columnDefinitions": [
-            {"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0},
-            {"name": "Age", "type": "date", "format": "", "description": "CreationTimestamp is a timestamp representing the server time when this object was created.", "priority": 0},
-        ],
-        "rows": objects.iter().map(|o| row(o, include)).collect::<Vec<_>>(),
+        "columnDefinitions": printers::column_definitions(kind.group, kind.kind),
+        "rows": objects.iter().map(|o| row(o, kind, include, now)).collect::<Vec<_>>(),
     })
 }
 
@@ -86,13 +100,22 @@ mod tests {
 
     #[test]
     fn renders_rows() {
-        let obj = json!({"metadata": {"name": "a", "creationTimestamp": "2020-01-01T00:00:00Z"}});
+        let obj =
+            json!({"metadata": {"name": "a", "creationTimestamp": crate::meta::now_rfc3339()}});
+        let kind = Kind {
+            group: "example.com",
+            kind: "Widget",
+        };
         let t = table(
             &[&obj],
+            kind,
             IncludeObject::Metadata,
             json!({"resourceVersion": "5"}),
         );
-        assert_eq!(t["rows"][0]["cells"], json!(["a", "2020-01-01T00:00:00Z"]));
+        let cells = t["rows"][0]["cells"].as_array().unwrap();
+        assert_eq!(cells[0], "a");
+        assert!(cells[1].as_str().unwrap().ends_with('s'), "{cells:?}");
+        assert_eq!(t["columnDefinitions"][1]["name"], "Age");
         assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
         assert!(IncludeObject::parse(Some("bogus")).is_err());
     }

@@ -31,7 +31,10 @@ pub(crate) type Render = Arc<dyn Fn(&Value) -> Value + Send + Sync>;
 
 /// A parsed watch request.
 pub(crate) struct WatchRequest {
+    /// The resource whose stored objects are watched ([`Store::storage_res`]).
     pub(crate) res: usize,
+    /// The resource asked for, whose kind and apiVersion bookmarks carry.
+    pub(crate) shown: usize,
     pub(crate) ns: Option<String>,
     pub(crate) labels: LabelSelector,
     pub(crate) fields: FieldSelector,
@@ -199,7 +202,7 @@ pub(crate) fn stream(
     req: WatchRequest,
     shutdown: watch::Receiver<bool>,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
-    let def = store.def(req.res).cloned();
+    let def = store.def(req.shown).cloned();
     let rx = store.subscribe();
     let now = Instant::now();
     let state = WatchState {

@@ -5,6 +5,10 @@
 
 mod churn;
 mod crud;
+mod kubectl_events;
+mod kubectl_openapi;
+mod kubectl_protobuf;
+mod kubectl_tables;
 mod raw_http;
 mod requests;
 mod runtime;

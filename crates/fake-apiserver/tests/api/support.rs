@@ -79,3 +79,87 @@ pub async fn raw(
     let v = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     (code, v)
 }
+
+/// kubectl's `Accept` for `kubectl get` (server-side printing).
+pub const KUBECTL_TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+
+/// The answer to [`send`]: status code, headers and the body as JSON (`Null` if it is not).
+pub struct Answer {
+    pub code: u16,
+    pub headers: axum::http::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+/// Sends a request with exactly these headers and body bytes, as kubectl would.
+pub async fn send(
+    client: &Client,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Answer {
+    let mut req = axum::http::Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(body).expect("request builds");
+    let resp = client
+        .send(req.map(Into::into))
+        .await
+        .expect("request sent");
+    let code = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(axum::body::Body::new(resp.into_body()), 16 << 20)
+        .await
+        .expect("body read");
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Answer {
+        code,
+        headers,
+        body,
+    }
+}
+
+/// Opens a watch with these headers and returns a reader of its events, one JSON line each.
+pub async fn open_watch(client: &Client, path: &str, headers: &[(&str, &str)]) -> WatchLines {
+    let mut req = axum::http::Request::builder().method("GET").uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Vec::new()).expect("request builds");
+    let resp = client
+        .send(req.map(Into::into))
+        .await
+        .expect("watch opened");
+    assert_eq!(resp.status().as_u16(), 200);
+    WatchLines {
+        body: axum::body::Body::new(resp.into_body()).into_data_stream(),
+        buf: Vec::new(),
+    }
+}
+
+/// The events of a watch, line by line.
+pub struct WatchLines {
+    body: axum::body::BodyDataStream,
+    buf: Vec<u8>,
+}
+
+impl WatchLines {
+    /// The next event, waiting up to 10 s.
+    pub async fn next(&mut self) -> serde_json::Value {
+        use futures::StreamExt;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=pos).collect();
+                return serde_json::from_slice(&line).expect("a watch event is JSON");
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
+                .await
+                .expect("a watch event within 10 s")
+                .expect("the watch is still open")
+                .expect("the body reads");
+            self.buf.extend_from_slice(&chunk);
+        }
+    }
+}

@@ -314,36 +314,109 @@ fn provider_config(sim: &RunningSimulator, zone: &str) -> Result<ProviderConfig,
     .map_err(|e| fail("configuration")(e.to_string()))
 }
 
+/// What the sandbox's kubelets report about themselves (`status.nodeInfo`): the machines of
+/// a typical kubeadm cluster. The kubelet version is the fake API server's (`/version`).
+pub const KUBELET_VERSION: &str = "v1.35.0";
+const OS_IMAGE: &str = "Ubuntu 24.04.2 LTS";
+const KERNEL_VERSION: &str = "6.8.0-60-generic";
+const CONTAINER_RUNTIME: &str = "containerd://1.7.27";
+
 /// Registers each server as a kubelet with `--cloud-provider=external` would: a Node with
-/// the server's name, tainted `uninitialized`, Ready when the server is up.
+/// the server's name, tainted `uninitialized`, no addresses (the cloud controller sets them),
+/// its machine in `nodeInfo`, capacity from the server's plan, and Ready when the server is up.
 fn register_nodes(api: &RunningFakeApiServer, servers: &[Server]) -> Result<(), SandboxError> {
+    let now = fake_apiserver::timestamp(std::time::SystemTime::now());
     for server in servers {
-        let control_plane = server.name.contains(CONTROL_PLANE_MARK);
-        let mut labels = serde_json::Map::new();
-        labels.insert("kubernetes.io/hostname".into(), json!(server.name));
-        if control_plane {
-            labels.insert("node-role.kubernetes.io/control-plane".into(), json!(""));
-            labels.insert(
-                "node.kubernetes.io/exclude-from-external-load-balancers".into(),
-                json!(""),
-            );
-        }
-        let ready = if server.is_up() { "True" } else { "False" };
         api.store()
-            .create(
-                "nodes",
-                None,
-                json!({
-                    "metadata": {"name": server.name, "labels": labels},
-                    "spec": {"taints": [
-                        {"key": TAINT_UNINITIALIZED, "value": "true", "effect": "NoSchedule"}
-                    ]},
-                    "status": {"conditions": [{"type": "Ready", "status": ready}]}
-                }),
-            )
+            .create("nodes", None, node_object(server, &now))
             .map_err(|e| fail("registering a Node")(e.to_string()))?;
     }
     Ok(())
+}
+
+/// The Node a kubelet on `server` registers.
+fn node_object(server: &Server, now: &str) -> serde_json::Value {
+    let control_plane = server.name.contains(CONTROL_PLANE_MARK);
+    let mut labels = serde_json::Map::new();
+    for (k, v) in [
+        ("kubernetes.io/hostname", server.name.as_str()),
+        ("kubernetes.io/os", "linux"),
+        ("kubernetes.io/arch", "amd64"),
+        ("beta.kubernetes.io/os", "linux"),
+        ("beta.kubernetes.io/arch", "amd64"),
+    ] {
+        labels.insert(k.into(), json!(v));
+    }
+    let mut taints = vec![json!(
+        {"key": TAINT_UNINITIALIZED, "value": "true", "effect": "NoSchedule"}
+    )];
+    if control_plane {
+        labels.insert("node-role.kubernetes.io/control-plane".into(), json!(""));
+        labels.insert(
+            "node.kubernetes.io/exclude-from-external-load-balancers".into(),
+            json!(""),
+        );
+        taints
+            .push(json!({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}));
+    }
+    let (cpu, memory_mb) = server
+        .server_plan
+        .as_ref()
+        .map(|p| (p.cpu, p.memory_mb))
+        .unwrap_or((1, 1024));
+    let capacity = json!({
+        "cpu": cpu.to_string(),
+        "memory": format!("{}Ki", memory_mb * 1024),
+        "pods": "110",
+        "ephemeral-storage": "40901312Ki",
+    });
+    let condition = |ty: &str, status: &str, reason: &str, message: &str| {
+        json!({"type": ty, "status": status, "reason": reason, "message": message,
+               "lastHeartbeatTime": now, "lastTransitionTime": now})
+    };
+    let ready = if server.is_up() {
+        condition(
+            "Ready",
+            "True",
+            "KubeletReady",
+            "kubelet is posting ready status",
+        )
+    } else {
+        condition(
+            "Ready",
+            "False",
+            "KubeletNotReady",
+            "the server is not running",
+        )
+    };
+    json!({
+        "metadata": {"name": server.name, "labels": labels,
+            "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+        "spec": {"taints": taints},
+        "status": {
+            "capacity": capacity,
+            "allocatable": capacity,
+            "conditions": [
+                condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+                condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+                condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+                ready,
+            ],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "machineID": format!("{:032x}", server.id.0),
+                "systemUUID": format!("{:08x}-0000-4000-8000-{:012x}", server.id.0 >> 32, server.id.0 & 0xFFFF_FFFF_FFFF),
+                "bootID": format!("{:08x}-0000-4000-8000-000000000001", server.id.0 & 0xFFFF_FFFF),
+                "kernelVersion": KERNEL_VERSION,
+                "osImage": OS_IMAGE,
+                "containerRuntimeVersion": CONTAINER_RUNTIME,
+                "kubeletVersion": KUBELET_VERSION,
+                "kubeProxyVersion": "",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
+        }
+    })
 }
 
 fn create_demo_service(
@@ -503,4 +576,61 @@ Point another controller at it (it will stand by: this one holds the lease):
         secret = sim.secret(),
     );
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_register_as_kubeadm_kubelets_do() {
+        let server = Server {
+            id: sacloud::Id(900000000005),
+            name: "control-plane-1".into(),
+            server_plan: Some(sacloud::api::server::ServerPlan {
+                cpu: 2,
+                memory_mb: 4096,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let node = node_object(&server, "2026-01-01T00:00:00Z");
+        let info = &node["status"]["nodeInfo"];
+        assert_eq!(info["kubeletVersion"], KUBELET_VERSION);
+        assert_eq!(info["osImage"], OS_IMAGE);
+        assert_eq!(info["containerRuntimeVersion"], CONTAINER_RUNTIME);
+        assert_eq!(
+            (&info["architecture"], &info["operatingSystem"]),
+            (&json!("amd64"), &json!("linux"))
+        );
+        assert_eq!(
+            node["metadata"]["labels"]["node-role.kubernetes.io/control-plane"],
+            ""
+        );
+        assert_eq!(node["status"]["capacity"]["memory"], "4194304Ki");
+        let ready = node["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Ready")
+            .unwrap();
+        // Not running in this Server value: NotReady, as its kubelet would not post.
+        assert_eq!(ready["status"], "False");
+        assert!(
+            node["status"].get("addresses").is_none(),
+            "the CCM sets addresses"
+        );
+        let worker = node_object(
+            &Server {
+                name: "worker-1".into(),
+                ..Default::default()
+            },
+            "2026-01-01T00:00:00Z",
+        );
+        assert!(
+            worker["metadata"]["labels"]
+                .get("node-role.kubernetes.io/control-plane")
+                .is_none()
+        );
+    }
 }
