@@ -451,16 +451,9 @@ pub fn health(
             .servers
             .iter()
             .filter(|s| !s.is_up())
-            .map(|s| DownServer {
-                address: match s.ip_address {
-                    Some(ip) => format!("{ip}:{}", s.port),
-                    None => format!("?:{}", s.port),
-                },
-                node: s.ip_address.and_then(|ip| by_address.get(&ip).cloned()),
-                status: match s.status.as_str() {
-                    "" => "unknown".to_owned(),
-                    other => other.to_owned(),
-                },
+            .map(|s| {
+                let node = s.ip_address.and_then(|ip| by_address.get(&ip).cloned());
+                DownServer::new(s.ip_address, s.port, s.status.as_str(), node)
             })
             .collect();
         up += health.servers.len() - down.len();

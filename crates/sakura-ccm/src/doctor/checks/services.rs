@@ -287,16 +287,9 @@ pub fn real_server_health(
         let down: Vec<DownServer> = servers
             .iter()
             .filter(|s| !s.status.eq_ignore_ascii_case("up"))
-            .map(|s| DownServer {
-                address: match s.ip_address {
-                    Some(ip) => format!("{ip}:{}", s.port),
-                    None => format!("?:{}", s.port),
-                },
-                node: s.ip_address.and_then(|ip| by_address.get(&ip).cloned()),
-                status: match s.status.as_str() {
-                    "" => "unknown".to_owned(),
-                    other => other.to_owned(),
-                },
+            .map(|s| {
+                let node = s.ip_address.and_then(|ip| by_address.get(&ip).cloned());
+                DownServer::new(s.ip_address, s.port, &s.status, node)
             })
             .collect();
         up += servers.len() - down.len();

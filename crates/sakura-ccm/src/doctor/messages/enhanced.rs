@@ -110,6 +110,29 @@ pub struct DownServer {
     pub status: String,
 }
 
+impl DownServer {
+    /// A real server as the load balancer reports it: `ip` (missing: `?`) and `port`, its
+    /// `status` (empty: `unknown`), and the Node with that address.
+    pub fn new(
+        ip: Option<std::net::Ipv4Addr>,
+        port: impl std::fmt::Display,
+        status: &str,
+        node: Option<String>,
+    ) -> Self {
+        Self {
+            address: match ip {
+                Some(ip) => format!("{ip}:{port}"),
+                None => format!("?:{port}"),
+            },
+            node,
+            status: match status {
+                "" => "unknown".to_owned(),
+                other => other.to_owned(),
+            },
+        }
+    }
+}
+
 /// The health of one Service's Enhanced LB, when something is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnhealthyItem {
