@@ -6,9 +6,9 @@ use cloud_provider::options::CcmOptions;
 
 /// Kubernetes cloud-controller-manager for SAKURA Cloud.
 ///
-/// Configuration: SAKURACLOUD_ACCESS_TOKEN, SAKURACLOUD_ACCESS_TOKEN_SECRET, SAKURACLOUD_ZONE,
-/// SAKURACLOUD_CLUSTER_ID, ... (each also as <NAME>_FILE) or --cloud-config; see
-/// docs/configuration.md.
+/// Configuration: SAKURACLOUD_ACCESS_TOKEN, SAKURACLOUD_ACCESS_TOKEN_SECRET, SAKURACLOUD_ZONE
+/// (or SAKURACLOUD_ZONES for a cluster spanning zones of one region), SAKURACLOUD_CLUSTER_ID, ...
+/// (each also as <NAME>_FILE) or --cloud-config; see docs/configuration.md.
 #[derive(Debug, Parser)]
 #[command(name = "sakura-cloud-controller-manager", version, about, long_about = None)]
 #[command(args_conflicts_with_subcommands = true)]

@@ -18,7 +18,7 @@ use sacloud::{Client, LoadBalancer, Zone};
 use sakura_ccm::cloud::SakuraCloud;
 use sakura_ccm::provider::cloud_instances::SakuraInstances;
 use sakura_ccm::provider::load_balancers::SakuraLoadBalancers;
-use support::{CLUSTER_ID, CONVERGE, Cluster, eventually};
+use support::{CLUSTER_ID, CONVERGE, Cluster, eventually, real_servers};
 
 const ISHIKARI: [Zone; 3] = [Zone::Is1a, Zone::Is1b, Zone::Is1c];
 
@@ -146,6 +146,11 @@ fn a_name_in_two_zones_is_an_error_naming_both() {
 /// The appliance's switch `k8s` in is1a (tagged), the same network in is1b and is1c; is1a and
 /// is1b bridged, is1c not (unless `bridge_c`).
 fn bridged_scenario(bridge_c: bool) -> String {
+    bridged_scenario_with(bridge_c, "192.168.11.21")
+}
+
+/// [`bridged_scenario`] with is1b's server `b1` at `b1_ip`.
+fn bridged_scenario_with(bridge_c: bool, b1_ip: &str) -> String {
     let c = if bridge_c {
         ", {name: k8s, zone: is1c}"
     } else {
@@ -160,7 +165,7 @@ switches:
   - {{name: k8s, zone: is1c, network: 192.168.11.0/24}}
 servers:
   - {{name: a1, nics: [{{switch: k8s, ip: 192.168.11.11, prefix_len: 24}}]}}
-  - {{name: b1, zone: is1b, nics: [{{switch: k8s, ip: 192.168.11.21, prefix_len: 24}}]}}
+  - {{name: b1, zone: is1b, nics: [{{switch: k8s, ip: {b1_ip}, prefix_len: 24}}]}}
   - {{name: c1, zone: is1c, nics: [{{switch: k8s, ip: 192.168.11.31, prefix_len: 24}}]}}
 bridges:
   - name: k8s
@@ -231,16 +236,6 @@ async fn cluster_with_service(scenario: &str) -> (Cluster, LoadBalancer) {
     (cluster, lb)
 }
 
-fn real_servers(lb: &LoadBalancer) -> Vec<Ipv4Addr> {
-    let mut out: Vec<Ipv4Addr> = lb.settings.load_balancer[0]
-        .servers
-        .iter()
-        .filter_map(|s| s.ip_address)
-        .collect();
-    out.sort();
-    out
-}
-
 #[test]
 fn nodes_on_bridged_switches_are_real_servers_in_every_zone() {
     test_runtime::run_multi(async {
@@ -271,5 +266,27 @@ fn nodes_in_an_unbridged_zone_are_left_out_with_one_warning() {
         assert!(note.contains("c1 (is1c)"), "{note}");
         assert!(!note.contains("b1"), "{note}");
         assert!(note.contains("k8s.usacloud.jp/node-selector"), "{note}");
+    })
+}
+
+/// A bridge makes one segment of the switches it joins, so one address space: an address a
+/// server in another zone uses on a bridged switch is never given to the appliance.
+#[test]
+fn addresses_used_across_the_bridge_are_not_allocated() {
+    test_runtime::run_multi(async {
+        // b1 (is1b) sits on the first address the appliance would be given (.240 is the
+        // range's network address).
+        let (_cluster, lb) =
+            cluster_with_service(&bridged_scenario_with(true, "192.168.11.241")).await;
+        let b1: Ipv4Addr = "192.168.11.241".parse().unwrap();
+        let own: Vec<Ipv4Addr> = lb
+            .remark
+            .servers
+            .iter()
+            .filter_map(|s| s.ip_address)
+            .collect();
+        assert!(!own.contains(&b1), "appliance took b1's address: {own:?}");
+        assert!(!lb.virtual_ips().contains(&b1), "VIP took b1's address");
+        assert!(real_servers(&lb).contains(&b1), "b1 is still a real server");
     })
 }

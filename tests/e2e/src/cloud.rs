@@ -81,9 +81,15 @@ impl Simulator {
         }
     }
 
-    /// Every load-balancer appliance in the zone.
+    /// Every load-balancer appliance in the zone (is1a).
     pub async fn load_balancers(&self) -> Vec<LoadBalancer> {
+        self.load_balancers_in(Zone::Is1a).await
+    }
+
+    /// Every load-balancer appliance in `zone`.
+    pub async fn load_balancers_in(&self, zone: Zone) -> Vec<LoadBalancer> {
         self.cloud
+            .in_zone(zone)
             .find_load_balancers(&Filter::new())
             .await
             .unwrap()
@@ -112,15 +118,21 @@ impl Simulator {
         self.cloud.proxy_lb_health(id).await.unwrap().current_vip
     }
 
-    /// The server named `name`.
+    /// The server named `name` (in is1a).
     pub async fn server(&self, name: &str) -> Server {
+        self.server_in(Zone::Is1a, name).await
+    }
+
+    /// The server named `name` in `zone`.
+    pub async fn server_in(&self, zone: Zone, name: &str) -> Server {
         self.cloud
+            .in_zone(zone)
             .find_servers(&Filter::new())
             .await
             .unwrap()
             .into_iter()
             .find(|s| s.name == name)
-            .unwrap_or_else(|| panic!("no server {name}"))
+            .unwrap_or_else(|| panic!("no server {name} in {zone}"))
     }
 
     async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {

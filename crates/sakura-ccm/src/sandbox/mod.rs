@@ -7,7 +7,9 @@
 //!
 //! `--scenario` chooses the cloud: the built-in `default` (a switch+router tagged `@k8s`: the
 //! demo Service gets a load-balancer appliance), the built-in `shared-segment` (servers on the
-//! shared segment only: the demo Service asks for an Enhanced Load Balancer), or a YAML file.
+//! shared segment only: the demo Service asks for an Enhanced Load Balancer), the built-in
+//! `two-zones` (a cluster across is1a and is1b joined by a bridge), or a YAML file. Every zone
+//! the scenario places something in is one of the controller's `SAKURACLOUD_ZONES`.
 
 pub mod narrate;
 
@@ -37,6 +39,7 @@ use self::narrate::{
 };
 use crate::cloud::{SakuraCloud, check_credentials};
 use crate::config::ProviderConfig;
+use crate::provider::load_balancers::zones::list_in_zones;
 
 /// The built-in scenario: one switch+router tagged `@k8s` with a /28, a private switch, a
 /// control-plane server and three workers.
@@ -44,6 +47,10 @@ pub const DEFAULT_SCENARIO: &str = include_str!("scenario.yaml");
 /// The built-in `shared-segment` scenario: a control-plane server and three workers, each with
 /// one NIC on the shared segment and nothing else (no router, no switch, no `@k8s` tag).
 pub const SHARED_SEGMENT_SCENARIO: &str = include_str!("shared_segment.yaml");
+/// The built-in `two-zones` scenario: the switch+router tagged `@k8s`, the control plane and
+/// two workers in is1a; in is1b a worker on a switch bridged to the router's switch and a
+/// worker on a switch on no bridge.
+pub const TWO_ZONES_SCENARIO: &str = include_str!("two_zones.yaml");
 /// The annotation choosing the kind of load balancer.
 pub const LOAD_BALANCER_TYPE: &str = "k8s.usacloud.jp/load-balancer-type";
 /// The cluster ID the sandbox's controller runs with.
@@ -63,18 +70,24 @@ pub enum ScenarioChoice {
     /// `shared-segment`: [`SHARED_SEGMENT_SCENARIO`]; the demo Service is annotated
     /// `load-balancer-type: enhanced` and gets an Enhanced Load Balancer.
     SharedSegment,
+    /// `two-zones`: [`TWO_ZONES_SCENARIO`]; the controller runs with
+    /// `SAKURACLOUD_ZONES=is1a,is1b` and the demo Service is as in `default`.
+    TwoZones,
     /// A simulator scenario file (YAML, see docs/simulator.md); the demo Service is as in
     /// `default`.
     File(PathBuf),
 }
 
 impl ScenarioChoice {
-    /// `default`, `shared-segment`, or else the path of a scenario file.
+    /// `default`, `shared-segment`, `two-zones`, or else the path of a scenario file.
     pub fn parse(value: &str) -> Result<Self, String> {
         match value.trim() {
-            "" => Err("expected default, shared-segment or the path of a scenario file".into()),
+            "" => Err(
+                "expected default, shared-segment, two-zones or the path of a scenario file".into(),
+            ),
             "default" => Ok(ScenarioChoice::Default),
             "shared-segment" => Ok(ScenarioChoice::SharedSegment),
+            "two-zones" => Ok(ScenarioChoice::TwoZones),
             _ => Ok(ScenarioChoice::File(PathBuf::from(value))),
         }
     }
@@ -84,6 +97,7 @@ impl ScenarioChoice {
         match self {
             ScenarioChoice::Default => Ok(DEFAULT_SCENARIO.to_owned()),
             ScenarioChoice::SharedSegment => Ok(SHARED_SEGMENT_SCENARIO.to_owned()),
+            ScenarioChoice::TwoZones => Ok(TWO_ZONES_SCENARIO.to_owned()),
             ScenarioChoice::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| SandboxError(format!("reading {}: {e}", path.display()))),
         }
@@ -95,22 +109,59 @@ impl ScenarioChoice {
             ScenarioChoice::SharedSegment => {
                 BTreeMap::from([(LOAD_BALANCER_TYPE.to_owned(), "enhanced".to_owned())])
             }
-            ScenarioChoice::Default | ScenarioChoice::File(_) => BTreeMap::new(),
+            ScenarioChoice::Default | ScenarioChoice::TwoZones | ScenarioChoice::File(_) => {
+                BTreeMap::new()
+            }
         }
     }
+
+    /// What the built-in scenario shows, told before anything happens.
+    fn intro(&self) -> Option<&'static str> {
+        match self {
+            ScenarioChoice::SharedSegment => Some(
+                "scenario shared-segment: every server is on the shared segment only (no switch+router, no @k8s tag); a load-balancer appliance cannot serve these nodes, an Enhanced Load Balancer can",
+            ),
+            ScenarioChoice::TwoZones => Some(
+                "scenario two-zones: the cluster spans is1a and is1b (SAKURACLOUD_ZONES=is1a,is1b); the switch+router tagged @k8s is in is1a, so the load-balancer appliance lives there; worker-3 (is1b) is on switch k8s-is1b, bridged to the router's switch: a real server across the zones; worker-4 (is1b) is on switch staging-is1b, on no bridge: left out with a Warning",
+            ),
+            ScenarioChoice::Default | ScenarioChoice::File(_) => None,
+        }
+    }
+}
+
+/// The zones `scenario` places something in: its default zone first, then the others in the
+/// order they first appear. The sandbox's controller is configured with all of them.
+pub fn scenario_zones(scenario: &Scenario) -> Vec<String> {
+    let default = scenario.zone.clone().unwrap_or_else(|| "is1a".to_owned());
+    let named = scenario
+        .routers
+        .iter()
+        .map(|r| r.zone.as_ref())
+        .chain(scenario.switches.iter().map(|s| s.zone.as_ref()))
+        .chain(scenario.servers.iter().map(|s| s.zone.as_ref()))
+        .chain(scenario.appliances.iter().map(|a| a.zone.as_ref()))
+        .flatten();
+    let mut zones = vec![default];
+    for zone in named {
+        if !zones.contains(zone) {
+            zones.push(zone.clone());
+        }
+    }
+    zones
 }
 
 /// `sandbox` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SandboxArgs {
     /// The simulated cloud: `default` (a switch+router tagged @k8s), `shared-segment` (servers
-    /// on the shared segment only; the demo Service gets an Enhanced Load Balancer), or the path
-    /// of a simulator scenario (YAML, see docs/simulator.md).
+    /// on the shared segment only; the demo Service gets an Enhanced Load Balancer), `two-zones`
+    /// (a cluster across is1a and is1b, switches joined by a bridge), or the path of a simulator
+    /// scenario (YAML, see docs/simulator.md).
     #[arg(
         long,
         default_value = "default",
         value_parser = ScenarioChoice::parse,
-        value_name = "default|shared-segment|FILE"
+        value_name = "default|shared-segment|two-zones|FILE"
     )]
     pub scenario: ScenarioChoice,
     /// How long a new load-balancer appliance takes to boot in the simulator (e.g. 5s, 500ms, 0).
@@ -152,7 +203,7 @@ pub async fn run(
     let started = Instant::now();
     let scenario_text = args.scenario.text()?;
     let scenario = Scenario::parse(&scenario_text).map_err(|e| fail("scenario")(e.to_string()))?;
-    let zone = scenario.zone.clone().unwrap_or_else(|| "is1a".to_owned());
+    let zones = scenario_zones(&scenario);
 
     let sim = Simulator::builder()
         .boot_delay(args.boot_delay)
@@ -173,7 +224,7 @@ pub async fn run(
     std::fs::write(&kubeconfig, api.kubeconfig())
         .map_err(|e| fail("writing the kubeconfig")(e.to_string()))?;
 
-    let config = provider_config(&sim, &zone)?;
+    let config = provider_config(&sim, &zones)?;
     let cloud =
         sacloud::Client::new(config.api.clone()).map_err(|e| fail("API client")(e.to_string()))?;
     // The narration looks every 200 ms with a client of its own, without a rate limit: sharing
@@ -188,10 +239,11 @@ pub async fn run(
     ))
     .map_err(|e| fail("Kubernetes client")(e.to_string()))?;
 
-    let servers = cloud
-        .find_servers(&Filter::new())
-        .await
-        .map_err(|e| fail("listing the simulator's servers")(e.to_string()))?;
+    let servers = list_in_zones(&cloud, &config.zones, |c| async move {
+        c.find_servers(&Filter::new()).await
+    })
+    .await
+    .map_err(|e| fail("listing the simulator's servers")(e.to_string()))?;
     register_nodes(&api, &servers)?;
 
     let status = check_credentials(&cloud, &config)
@@ -226,15 +278,12 @@ pub async fn run(
         &sim,
         &api,
         &kubeconfig,
-        &zone,
+        &zones,
         &status.permission,
         running.serving_addr(),
     );
-    if args.scenario == ScenarioChoice::SharedSegment {
-        say(
-            out,
-            "scenario shared-segment: every server is on the shared segment only (no switch+router, no @k8s tag); a load-balancer appliance cannot serve these nodes, an Enhanced Load Balancer can",
-        );
+    if let Some(intro) = args.scenario.intro() {
+        say(out, intro);
     }
     if !args.no_service {
         let annotations = args.scenario.demo_annotations();
@@ -261,7 +310,7 @@ pub async fn run(
             _ = &mut shutdown => break,
             _ = tick.tick() => {}
         }
-        let now = match snapshot(&kube, &look, &mut vips).await {
+        let now = match snapshot(&kube, &look, &config.zones, &mut vips).await {
             Ok(now) => now,
             Err(e) => {
                 say(out, &format!("(could not look: {e})"));
@@ -297,15 +346,26 @@ pub async fn run(
     result.map_err(|e| fail("controller")(e.to_string()))
 }
 
-/// The provider configuration for the simulator (its default credentials).
-fn provider_config(sim: &RunningSimulator, zone: &str) -> Result<ProviderConfig, SandboxError> {
-    let env = [
+/// The provider configuration for the simulator (its default credentials) and `zones` (one:
+/// `SAKURACLOUD_ZONE` alone, as a one-zone cluster is configured; several: also
+/// `SAKURACLOUD_ZONES`).
+fn provider_config(
+    sim: &RunningSimulator,
+    zones: &[String],
+) -> Result<ProviderConfig, SandboxError> {
+    let mut env = vec![
         ("SAKURACLOUD_ACCESS_TOKEN", sim.token().to_owned()),
         ("SAKURACLOUD_ACCESS_TOKEN_SECRET", sim.secret().to_owned()),
-        ("SAKURACLOUD_ZONE", zone.to_owned()),
+        (
+            "SAKURACLOUD_ZONE",
+            zones.first().cloned().unwrap_or_default(),
+        ),
         ("SAKURACLOUD_API_ROOT_URL", sim.base_url()),
         ("SAKURACLOUD_CLUSTER_ID", CLUSTER_ID.to_owned()),
     ];
+    if zones.len() > 1 {
+        env.push(("SAKURACLOUD_ZONES", zones.join(",")));
+    }
     ProviderConfig::resolve(
         None,
         |name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()),
@@ -445,6 +505,7 @@ fn create_demo_service(
 async fn snapshot(
     kube: &kube::Client,
     cloud: &sacloud::Client,
+    zones: &[sacloud::Zone],
     vips: &mut BTreeMap<u64, String>,
 ) -> Result<Snapshot, String> {
     let lp = ListParams::default();
@@ -468,10 +529,11 @@ async fn snapshot(
                 .map_err(|e| e.to_string())
         },
         async {
-            cloud
-                .find_load_balancers(&Filter::new())
-                .await
-                .map_err(|e| e.to_string())
+            list_in_zones(cloud, zones, |c| async move {
+                c.find_load_balancers(&Filter::new()).await
+            })
+            .await
+            .map_err(|e| e.to_string())
         },
         async {
             cloud
@@ -541,11 +603,16 @@ fn print_header(
     sim: &RunningSimulator,
     api: &RunningFakeApiServer,
     kubeconfig: &std::path::Path,
-    zone: &str,
+    zones: &[String],
     permission: &str,
     serving: Option<std::net::SocketAddr>,
 ) {
     let kubeconfig = kubeconfig.display();
+    let (zone_word, zone_env) = match zones {
+        [one] => ("zone", format!("SAKURACLOUD_ZONE={one}")),
+        _ => ("zones", format!("SAKURACLOUD_ZONES={}", zones.join(","))),
+    };
+    let zone_list = zones.join(", ");
     let serving = serving
         .map(|a| format!("https://{a}/metrics (self-signed certificate: curl -k)"))
         .unwrap_or_else(|| "off".to_owned());
@@ -553,7 +620,7 @@ fn print_header(
         out,
         "\
 sandbox: everything runs in this process, on loopback
-  SAKURA Cloud simulator  {sim_url} (zone {zone}; credentials accepted, permission {permission})
+  SAKURA Cloud simulator  {sim_url} ({zone_word} {zone_list}; credentials accepted, permission {permission})
   Kubernetes API (fake)   {api_url}
   controller health/metrics {serving}
 
@@ -566,7 +633,7 @@ Point another controller at it (it will stand by: this one holds the lease):
   export SAKURACLOUD_API_ROOT_URL={sim_url}
   export SAKURACLOUD_ACCESS_TOKEN={token}
   export SAKURACLOUD_ACCESS_TOKEN_SECRET={secret}
-  export SAKURACLOUD_ZONE={zone}
+  export {zone_env}
   export SAKURACLOUD_CLUSTER_ID={CLUSTER_ID}
   sakura-cloud-controller-manager --cloud-provider=sakuracloud --kubeconfig={kubeconfig} --leader-elect=true --secure-port=0
 ",
@@ -581,6 +648,20 @@ Point another controller at it (it will stand by: this one holds the lease):
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_controller_is_configured_with_every_zone_of_the_scenario() {
+        let zones = |text: &str| scenario_zones(&Scenario::parse(text).unwrap());
+        assert_eq!(zones(DEFAULT_SCENARIO), ["is1a"]);
+        assert_eq!(zones(SHARED_SEGMENT_SCENARIO), ["is1a"]);
+        assert_eq!(zones(TWO_ZONES_SCENARIO), ["is1a", "is1b"]);
+        assert_eq!(
+            zones("zone: tk1b\nservers:\n  - {name: a, zone: tk1a}\n  - {name: b}\n"),
+            ["tk1b", "tk1a"],
+            "the scenario's own zone first"
+        );
+        assert_eq!(zones("servers: []\n"), ["is1a"], "the simulator's default");
+    }
 
     #[test]
     fn nodes_register_as_kubeadm_kubelets_do() {

@@ -291,6 +291,40 @@ impl ApplianceLoadBalancers {
             .await
     }
 
+    /// Every switch of the configured zones that is on a bridge, with its bridge's ID.
+    async fn bridge_map(&self) -> Result<Arc<Listed<HashMap<Id, Id>>>, ProviderError> {
+        self.bridges
+            .get_or_list(Freshness::MaxAge, "listing switches", || async {
+                let switches = list_in_zones(&self.client, &self.zones, |c| async move {
+                    c.find_switches(&Filter::new()).await
+                })
+                .await?;
+                Ok(switches
+                    .into_iter()
+                    .filter_map(|s| Some((s.id, s.bridge?.id)))
+                    .collect())
+            })
+            .await
+    }
+
+    /// The switches of other configured zones joined to `switch` by its bridge (none with one
+    /// zone configured or without a bridge, at no call): their addresses share its segment.
+    async fn bridged_switches(&self, switch: &Switch) -> Result<Vec<Id>, ProviderError> {
+        let Some(bridge) = switch.bridge.as_ref().map(|b| b.id) else {
+            return Ok(Vec::new());
+        };
+        if self.zones.len() < 2 {
+            return Ok(Vec::new());
+        }
+        let map = self.bridge_map().await?;
+        Ok(map
+            .items
+            .iter()
+            .filter(|(id, b)| **b == bridge && **id != switch.id)
+            .map(|(id, _)| *id)
+            .collect())
+    }
+
     /// `nodes` less those in other zones than the appliance's that are not on a switch
     /// bridged to its switch (with one Warning naming them). One zone configured, or every
     /// Node labelled with the appliance's zone: `nodes` as they are, without a call.
@@ -305,20 +339,7 @@ impl ApplianceLoadBalancers {
         if self.zones.len() < 2 || !any_elsewhere(nodes, zone) {
             return Ok(nodes.to_vec());
         }
-        let (servers, bridges) = tokio::try_join!(
-            self.all_servers(),
-            self.bridges
-                .get_or_list(Freshness::MaxAge, "listing switches", || async {
-                    let switches = list_in_zones(&self.client, &self.zones, |c| async move {
-                        c.find_switches(&Filter::new()).await
-                    })
-                    .await?;
-                    Ok(switches
-                        .into_iter()
-                        .filter_map(|s| Some((s.id, s.bridge?.id)))
-                        .collect())
-                })
-        )?;
+        let (servers, bridges) = tokio::try_join!(self.all_servers(), self.bridge_map())?;
         let (kept, left_out) = reachable_nodes(nodes, zone, switch, &servers.items, &bridges.items);
         if !left_out.is_empty() {
             events.push(unbridged_event(&left_out, zone, described));
@@ -813,7 +834,8 @@ impl ApplianceLoadBalancers {
                 .await;
         }
 
-        let used = used_addresses(&servers.items, &listed.items, &chosen.switch, &[]);
+        let bridged = self.bridged_switches(&chosen.switch).await?;
+        let used = used_addresses(&servers.items, &listed.items, &chosen.switch, &bridged, &[]);
         let allocation = allocate(
             &chosen.pool,
             &used,

@@ -114,6 +114,12 @@ pub fn switch_pool(network: &SwitchNetwork) -> AddressPool {
     AddressPool { subnets }
 }
 
+/// Whether `lb` says it is on `switch_id` (an appliance that names no switch is not: unlike
+/// [`on_switch`], which counts such an appliance on every switch to be safe).
+fn on_switch_exactly(lb: &LoadBalancer, switch_id: Id) -> bool {
+    lb.switch.as_ref().is_some_and(|s| s.id == switch_id) || lb.remark.switch.id == switch_id
+}
+
 /// Whether the appliance is on `switch_id` (by its `Switch` or its `Remark.Switch`); an
 /// appliance that says neither counts as on it, so its addresses are never handed out twice.
 pub fn on_switch(lb: &LoadBalancer, switch_id: Id) -> bool {
@@ -125,24 +131,30 @@ pub fn on_switch(lb: &LoadBalancer, switch_id: Id) -> bool {
     }
 }
 
-/// Every address in use on `switch`: each address of every server NIC on it, each load
-/// balancer's own addresses (`Remark.Servers`, its NICs) and VIPs, the switch's gateways and
-/// next hops, and the addresses of other appliances (VPC routers, databases, … which the
-/// client has no model for) passed in by the caller.
+/// Every address in use on `switch`'s segment: each address of every server NIC on it, each
+/// load balancer's own addresses (`Remark.Servers`, its NICs) and VIPs, the switch's gateways
+/// and next hops, and the addresses of other appliances (VPC routers, databases, … which the
+/// client has no model for) passed in by the caller. `bridged` are the switches of other zones
+/// joined to `switch` by a bridge: one L2 segment, one address space, so their servers' and
+/// appliances' addresses are taken too.
 pub fn used_addresses(
     servers: &[Server],
     load_balancers: &[LoadBalancer],
     switch: &Switch,
+    bridged: &[Id],
     other_appliance_ips: &[Ipv4Addr],
 ) -> BTreeSet<Ipv4Addr> {
+    let on_segment = |id: Id| id == switch.id || bridged.contains(&id);
     let mut used: BTreeSet<Ipv4Addr> = other_appliance_ips.iter().copied().collect();
     for nic in servers.iter().flat_map(|s| &s.interfaces) {
-        if nic.switch.as_ref().is_some_and(|sw| sw.id == switch.id) {
+        if nic.switch.as_ref().is_some_and(|sw| on_segment(sw.id)) {
             used.extend(nic.ip_address);
             used.extend(nic.user_ip_address);
         }
     }
-    for lb in load_balancers.iter().filter(|lb| on_switch(lb, switch.id)) {
+    for lb in load_balancers.iter().filter(|lb| {
+        on_switch(lb, switch.id) || bridged.iter().any(|id| on_switch_exactly(lb, *id))
+    }) {
         used.extend(lb.remark.servers.iter().filter_map(|s| s.ip_address));
         used.extend(
             lb.interfaces
@@ -365,6 +377,7 @@ mod tests {
             &servers,
             &[ours, elsewhere, unknown],
             &sw,
+            &[],
             &[ip("133.242.253.108")],
         );
         let want: BTreeSet<Ipv4Addr> = [
@@ -382,5 +395,37 @@ mod tests {
         .map(ip)
         .collect();
         assert_eq!(used, want);
+    }
+
+    /// A switch bridged to ours (another zone) is one segment with it: its servers' and
+    /// appliances' addresses are taken; a switch on no bridge of ours is not.
+    #[test]
+    fn used_addresses_counts_switches_bridged_to_ours() {
+        let sw = router_switch();
+        let servers = vec![
+            server(vec![nic(500, Scope::User, None, Some("133.242.253.100"))]),
+            // is1b, on switch 700 bridged to ours.
+            server(vec![nic(700, Scope::User, None, Some("133.242.253.101"))]),
+            // is1b, on switch 800 on no bridge of ours.
+            server(vec![nic(800, Scope::User, None, Some("133.242.253.102"))]),
+        ];
+        let mut there = lb(1, Some(700), 700, 1);
+        there.remark.servers = vec![RemarkServer {
+            ip_address: Some(ip("133.242.253.103")),
+        }];
+        let mut unrelated = lb(2, Some(800), 800, 1);
+        unrelated.remark.servers = vec![RemarkServer {
+            ip_address: Some(ip("133.242.253.104")),
+        }];
+        let lbs = [there, unrelated];
+        let alone = used_addresses(&servers, &lbs, &sw, &[], &[]);
+        assert!(!alone.contains(&ip("133.242.253.101")));
+        let bridged = used_addresses(&servers, &lbs, &sw, &[Id(700)], &[]);
+        for taken in ["133.242.253.100", "133.242.253.101", "133.242.253.103"] {
+            assert!(bridged.contains(&ip(taken)), "{taken} is on the segment");
+        }
+        for free in ["133.242.253.102", "133.242.253.104"] {
+            assert!(!bridged.contains(&ip(free)), "{free} is on another segment");
+        }
     }
 }
