@@ -3,10 +3,11 @@
 //! Kubernetes API server. See docs/benchmarks.md.
 //!
 //! `cargo run --release -p bench -- SCENARIO [--nodes N] [--services M] [--enhanced-services K]
-//! [--latency 50ms] [--json FILE] [--quick]`, SCENARIO one of `cold-start`, `lb-create`,
-//! `enhanced-lb-create`, `steady`, `churn`, `all`.
+//! [--latency 50ms] [--node-shape realistic|small] [--json FILE] [--quick]`, SCENARIO one of
+//! `cold-start`, `lb-create`, `enhanced-lb-create`, `steady`, `churn`, `all`.
 
 mod scenarios;
+mod shape;
 mod world;
 
 use std::collections::BTreeMap;
@@ -48,6 +49,11 @@ struct Cli {
     /// results' correctness, never timings.
     #[arg(long)]
     quick: bool,
+    /// What the Nodes look like: `realistic` (what a kubelet registers: ~40 images,
+    /// managedFields, conditions, nodeInfo; 20–30 kB of JSON each) or `small` (name, one label,
+    /// the taint, one condition), for comparison.
+    #[arg(long, value_enum, default_value = "realistic")]
+    node_shape: shape::NodeShape,
     /// Write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -132,6 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             cli.steady_duration
         },
         quick: cli.quick,
+        shape: cli.node_shape,
     };
     let cold_sizes = match (cli.quick, cli.nodes.is_empty()) {
         (_, false) => cli.nodes.clone(),
@@ -208,6 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             "latency_ms": cli.latency.as_millis() as u64,
             "boot_delay_ms": cli.boot_delay.as_millis() as u64,
             "quick": cli.quick,
+            "node_shape": cli.node_shape.as_str(),
             "scenarios": outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&doc)?)
@@ -252,4 +260,22 @@ fn print_table(outcomes: &[Outcome], binary_size: u64) {
         "controller binary: {:.1} MB",
         binary_size as f64 / 1_048_576.0
     );
+    let mut node_sizes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for o in outcomes {
+        let (Some(shape), Some(bytes)) = (
+            o.parameters["node_shape"].as_str(),
+            o.parameters["node_json_bytes"].as_u64(),
+        ) else {
+            continue;
+        };
+        let range = node_sizes.entry(shape.to_owned()).or_insert((bytes, bytes));
+        *range = (range.0.min(bytes), range.1.max(bytes));
+    }
+    for (shape, (least, most)) in node_sizes {
+        println!(
+            "{shape} Nodes: {:.1}–{:.1} kB of JSON each (mean per scenario, as served)",
+            least as f64 / 1000.0,
+            most as f64 / 1000.0
+        );
+    }
 }

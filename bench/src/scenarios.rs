@@ -10,6 +10,7 @@ use anyhow::{Context, bail, ensure};
 use serde_json::json;
 
 use crate::Outcome;
+use crate::shape::NodeShape;
 use crate::world::{Controller, Network, World, node_ip, shared_ip, until};
 
 /// Settings shared by the scenarios.
@@ -24,21 +25,39 @@ pub struct Params {
     pub steady_duration: Duration,
     /// Small sizes.
     pub quick: bool,
+    /// What the Nodes look like.
+    pub shape: NodeShape,
+}
+
+impl Params {
+    /// A suffix for scenario names: nothing for realistic Nodes (the default).
+    fn shape_label(&self) -> &'static str {
+        match self.shape {
+            NodeShape::Realistic => "",
+            NodeShape::Small => ", small nodes",
+        }
+    }
 }
 
 /// The controller's Kubernetes client limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KubeLimits {
-    /// `--kube-api-qps=500 --kube-api-burst=1000`: the cloud side is the bottleneck.
+    /// `--kube-api-qps=500 --kube-api-burst=1000` (and the same for Events): the cloud side is
+    /// the bottleneck.
     High,
-    /// Upstream's defaults, 20/30.
+    /// Upstream's defaults, 20/30 (and the Events' own defaults, 50/100).
     Upstream,
 }
 
 impl KubeLimits {
     fn args(self) -> Vec<String> {
         match self {
-            KubeLimits::High => vec!["--kube-api-qps=500".into(), "--kube-api-burst=1000".into()],
+            KubeLimits::High => vec![
+                "--kube-api-qps=500".into(),
+                "--kube-api-burst=1000".into(),
+                "--event-qps=500".into(),
+                "--event-burst=1000".into(),
+            ],
             KubeLimits::Upstream => Vec::new(),
         }
     }
@@ -47,17 +66,22 @@ impl KubeLimits {
 /// Generous deadline for anything: a stuck scenario fails instead of hanging.
 const DEADLINE: Duration = Duration::from_secs(900);
 
+#[allow(clippy::too_many_arguments)]
 fn outcome(
+    params: &Params,
+    node_json_bytes: usize,
     name: String,
-    parameters: serde_json::Value,
+    mut parameters: serde_json::Value,
     wall: Duration,
     world: &World,
     controller: &Controller,
     extra: serde_json::Value,
 ) -> anyhow::Result<Outcome> {
     let (peak_rss_bytes, cpu_seconds) = controller.footprint()?;
+    parameters["node_shape"] = json!(params.shape.as_str());
+    parameters["node_json_bytes"] = json!(node_json_bytes);
     Ok(Outcome {
-        name,
+        name: format!("{name}{}", params.shape_label()),
         parameters,
         wall_seconds: wall.as_secs_f64(),
         api_calls: world.calls(),
@@ -80,9 +104,12 @@ pub async fn cold_start(
         Network::Switch,
         params.latency,
         params.boot_delay,
+        params.shape,
     )
     .await?;
     world.register_nodes(0..nodes)?;
+    world.add_managed_fields()?;
+    let node_json_bytes = world.node_json_bytes()?;
     world.clear_calls();
     let mut args = limits.args();
     args.push("--controllers=cloud-node,cloud-node-lifecycle".into());
@@ -97,6 +124,8 @@ pub async fn cold_start(
         KubeLimits::Upstream => ", kube qps 20/30",
     };
     outcome(
+        params,
+        node_json_bytes,
         format!("cold-start {nodes} nodes{label}"),
         json!({"nodes": nodes, "kube_api_qps": if limits == KubeLimits::High { 500 } else { 20 },
                "kube_api_burst": if limits == KubeLimits::High { 1000 } else { 30 },
@@ -118,9 +147,12 @@ pub async fn lb_create(params: &Params, nodes: usize, services: usize) -> anyhow
         Network::Switch,
         params.latency,
         params.boot_delay,
+        params.shape,
     )
     .await?;
     world.register_nodes(0..nodes)?;
+    world.add_managed_fields()?;
+    let node_json_bytes = world.node_json_bytes()?;
     let controller = Controller::start(&params.binary, &world, &KubeLimits::High.args())?;
     until("every Node initialized", DEADLINE, || {
         Ok(world.initialized_nodes()? == nodes)
@@ -178,6 +210,8 @@ pub async fn lb_create(params: &Params, nodes: usize, services: usize) -> anyhow
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let calls: u64 = world.calls().values().sum();
     outcome(
+        params,
+        node_json_bytes,
         format!("lb-create {services} services"),
         json!({"nodes": nodes, "services": services, "boot_delay_ms": params.boot_delay.as_millis() as u64,
                "latency_ms": params.latency.as_millis() as u64}),
@@ -207,9 +241,12 @@ pub async fn enhanced_lb_create(
         Network::SharedSegment,
         params.latency,
         params.boot_delay,
+        params.shape,
     )
     .await?;
     world.register_nodes(0..nodes)?;
+    world.add_managed_fields()?;
+    let node_json_bytes = world.node_json_bytes()?;
     let controller = Controller::start(&params.binary, &world, &KubeLimits::High.args())?;
     // With their addresses: a Service ensured before them would be created without real
     // servers and updated afterwards, which is not the create path measured here.
@@ -284,6 +321,8 @@ pub async fn enhanced_lb_create(
         );
     }
     outcome(
+        params,
+        node_json_bytes,
         format!("enhanced-lb-create {services} services"),
         json!({"nodes": nodes, "services": services, "network": "shared segment only",
                "latency_ms": params.latency.as_millis() as u64}),
@@ -322,9 +361,13 @@ pub async fn steady_and_churn(
         Network::SwitchAndShared,
         params.latency,
         params.boot_delay,
+        params.shape,
     )
     .await?;
-    world.register_nodes(0..nodes)?;
+    // A cluster in its steady state: the Nodes were initialized long ago (and so carry the
+    // cloud-controller-manager's managedFields too).
+    world.register_initialized_nodes(0..nodes)?;
+    world.add_managed_fields()?;
     world.create_services(0..services)?;
     world.create_enhanced_services(0..enhanced)?;
     let mut args = KubeLimits::High.args();
@@ -362,21 +405,29 @@ pub async fn steady_and_churn(
     )
     .await?;
     let setup_seconds = setup.elapsed().as_secs_f64();
+    let node_json_bytes = world.node_json_bytes()?;
     let ids_before: BTreeSet<u64> = world.appliances().iter().map(|a| a.id).collect();
     let enhanced_before: BTreeSet<u64> = world.enhanced().iter().map(|i| i.id).collect();
 
     let mut steady_outcome = None;
     if steady {
         world.clear_calls();
+        let (_, cpu_before) = controller.footprint()?;
         let started = Instant::now();
         tokio::time::sleep(params.steady_duration).await;
         let wall = started.elapsed();
+        let (_, cpu_after) = controller.footprint()?;
+        // The steady state's own CPU, without the set-up: the share of one core.
+        let window_cpu = cpu_after - cpu_before;
+        let core_share = window_cpu / wall.as_secs_f64().max(f64::EPSILON);
         let calls = world.calls();
         let enhanced_calls: BTreeMap<&String, &u64> = calls
             .iter()
             .filter(|(op, _)| op.contains("commonserviceitem"))
             .collect();
         let o = outcome(
+            params,
+            node_json_bytes,
             format!("steady {nodes} nodes {services}+{enhanced} services"),
             json!({"nodes": nodes, "services": services, "enhanced_services": enhanced,
                    "observed_seconds": wall.as_secs_f64(),
@@ -385,7 +436,9 @@ pub async fn steady_and_churn(
             wall,
             &world,
             &controller,
-            json!({"setup_seconds": setup_seconds, "enhanced_lb_calls": enhanced_calls}),
+            json!({"setup_seconds": setup_seconds, "enhanced_lb_calls": enhanced_calls,
+                   "cpu_seconds_in_window": window_cpu,
+                   "cpu_percent_of_a_core": core_share * 100.0}),
         )?;
         if o.writes() != 0 {
             bail!("steady state wrote to the cloud: {:?}", o.api_calls);
@@ -446,6 +499,8 @@ pub async fn steady_and_churn(
             .copied()
             .unwrap_or(0);
         churn_outcome = Some(outcome(
+            params,
+            node_json_bytes,
             format!("churn {churned}+{churned} nodes {services}+{enhanced} services"),
             json!({"nodes": nodes, "services": services, "enhanced_services": enhanced,
                    "joined": churned, "left": churned,

@@ -12,8 +12,10 @@ use fake_apiserver::{FakeApiServer, RunningFakeApiServer};
 use sacloud_sim::{LatencyRule, RunningSimulator, Scenario, Simulator};
 use serde_json::{Value, json};
 
+use crate::shape::{self, NodeShape};
+
 /// The taint kubelets with `--cloud-provider=external` register with.
-const TAINT_UNINITIALIZED: &str = "node.cloudprovider.kubernetes.io/uninitialized";
+pub(crate) const TAINT_UNINITIALIZED: &str = "node.cloudprovider.kubernetes.io/uninitialized";
 /// Nodes' switch network; servers get 10.0.1.1, 10.0.1.2, … (250 per /24).
 const NODE_NETWORK: &str = "10.0.0.0/16";
 /// Where load balancers take their addresses.
@@ -57,6 +59,10 @@ pub struct World {
     pub api: RunningFakeApiServer,
     /// Scratch directory (kubeconfig, logs).
     pub dir: PathBuf,
+    /// What the registered Nodes look like.
+    pub shape: NodeShape,
+    /// How the servers are connected.
+    pub network: Network,
 }
 
 impl World {
@@ -68,6 +74,7 @@ impl World {
         network: Network,
         latency: Duration,
         boot: Duration,
+        shape: NodeShape,
     ) -> anyhow::Result<World> {
         let dir = std::env::temp_dir().join(format!("sakura-bench-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -91,23 +98,100 @@ impl World {
             .await
             .context("starting the fake API server")?;
         std::fs::write(dir.join("kubeconfig"), api.kubeconfig())?;
-        Ok(World { sim, api, dir })
+        Ok(World {
+            sim,
+            api,
+            dir,
+            shape,
+            network,
+        })
     }
 
-    /// Registers Nodes `range` as kubelets with `--cloud-provider=external` do.
+    /// Registers Nodes `range` as kubelets with `--cloud-provider=external` do, in the
+    /// world's [`NodeShape`].
     pub fn register_nodes(&self, range: std::ops::Range<usize>) -> anyhow::Result<()> {
         for i in range {
-            self.api.store().create(
-                "nodes",
-                None,
-                json!({
-                    "metadata": {"name": node_name(i), "labels": {"kubernetes.io/hostname": node_name(i)}},
-                    "spec": {"taints": [{"key": TAINT_UNINITIALIZED, "value": "true", "effect": "NoSchedule"}]},
-                    "status": {"conditions": [{"type": "Ready", "status": "True"}]}
-                }),
-            )?;
+            self.api
+                .store()
+                .create("nodes", None, shape::node(self.shape, i, node_ip(i)))?;
         }
         Ok(())
+    }
+
+    /// Registers Nodes `range` as the controller leaves them once initialized: provider ID
+    /// set, the `uninitialized` taint gone, the cloud's addresses in the status (a cluster that
+    /// has been running for a while).
+    pub fn register_initialized_nodes(&self, range: std::ops::Range<usize>) -> anyhow::Result<()> {
+        let dump = self.sim.handle().dump();
+        let ids: BTreeMap<String, u64> = dump["servers"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, s)| Some((s["name"].as_str()?.to_owned(), s["id"].as_u64()?)))
+            .collect();
+        for i in range {
+            let name = node_name(i);
+            let id = ids
+                .get(&name)
+                .with_context(|| format!("no server named {name}"))?;
+            let mut node = shape::node(self.shape, i, node_ip(i));
+            node["spec"]["providerID"] = json!(format!("sakuracloud://{id}"));
+            node["spec"]["taints"] = json!([]);
+            // As the provider reports them: switch addresses, then shared-segment ones, then
+            // the host name.
+            let mut addresses = Vec::new();
+            if self.network != Network::SharedSegment {
+                addresses.push(json!({"type": "InternalIP", "address": node_ip(i).to_string()}));
+            }
+            if self.network != Network::Switch {
+                let kind = if self.network == Network::SharedSegment {
+                    "InternalIP"
+                } else {
+                    "ExternalIP"
+                };
+                addresses.push(json!({"type": kind, "address": shared_ip(i).to_string()}));
+                if self.network == Network::SharedSegment {
+                    addresses
+                        .push(json!({"type": "ExternalIP", "address": shared_ip(i).to_string()}));
+                }
+            }
+            addresses.push(json!({"type": "Hostname", "address": name}));
+            node["status"]["addresses"] = json!(addresses);
+            self.api.store().create("nodes", None, node)?;
+        }
+        Ok(())
+    }
+
+    /// Gives every realistic Node the `managedFields` a real one carries (nothing for small
+    /// Nodes). The fake API server drops `managedFields` from creates and updates (a real one
+    /// keeps and extends them), so they are put into its store directly, which only works
+    /// before the controller starts (a running watch would not see them). The controller's
+    /// initialization (an update) drops them again in the fake.
+    pub fn add_managed_fields(&self) -> anyhow::Result<()> {
+        if self.shape == NodeShape::Small {
+            return Ok(());
+        }
+        let mut saved = self.api.store().save();
+        for entry in saved["objects"].as_array_mut().into_iter().flatten() {
+            if entry["resource"] == "nodes" {
+                let fields = shape::managed_fields(&entry["object"]);
+                entry["object"]["metadata"]["managedFields"] = fields;
+            }
+        }
+        self.api
+            .store()
+            .load(&saved)
+            .map_err(|e| anyhow::anyhow!("reloading the API server's store: {e}"))
+    }
+
+    /// The mean size of a Node's JSON as the API server serves it, in bytes.
+    pub fn node_json_bytes(&self) -> anyhow::Result<usize> {
+        let nodes = self.api.store().list("nodes", None)?;
+        let total: usize = nodes
+            .iter()
+            .map(|n| serde_json::to_vec(n).map_or(0, |v| v.len()))
+            .sum();
+        Ok(total / nodes.len().max(1))
     }
 
     /// Deletes Node `i` (`kubectl delete node` for a retired worker).

@@ -12,6 +12,7 @@ use prometheus_client::registry::Registry;
 use crate::kube_client::{KubeClientError, build_client};
 use crate::leader::{LeaderElectionConfig, LeaderElector, LeaderOutcome, LeaderStatus};
 use crate::metrics::ControllerMetrics;
+use crate::node::cache::NodeCache;
 use crate::node::controller::{CloudNodeController, NodeControllerConfig};
 use crate::node::lifecycle::NodeLifecycleController;
 use crate::options::{CcmOptions, ControllerName};
@@ -143,17 +144,27 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<RunningApp, AppError> {
         let options = &self.options;
-        let client = match self.kube_client.clone() {
-            Some(client) => client,
-            None => {
+        // Events get a client (and so a rate limit) of their own, as the kubelet's
+        // --event-qps: at upstream's --kube-api-qps 20, a Node's Synced event would otherwise
+        // take a third of the budget its two writes need.
+        let (client, event_client) = match self.kube_client.clone() {
+            Some(client) => (client.clone(), client),
+            None => (
                 build_client(
                     options.kubeconfig.as_deref(),
                     options.master.as_deref(),
                     options.kube_api_qps,
                     options.kube_api_burst,
                 )
-                .await?
-            }
+                .await?,
+                build_client(
+                    options.kubeconfig.as_deref(),
+                    options.master.as_deref(),
+                    options.event_qps,
+                    options.event_burst,
+                )
+                .await?,
+            ),
         };
         let metrics = ControllerMetrics::register(&mut registry);
         let elector = match &self.leader_election {
@@ -174,7 +185,7 @@ impl App {
         let server = serve(&self.serving, checks, Arc::new(registry)).await?;
 
         provider.initialize(client.clone());
-        let controllers = self.controllers(provider, client, metrics.clone())?;
+        let controllers = self.controllers(provider, client, event_client, metrics.clone())?;
         let task = match elector {
             None => tokio::spawn(async move {
                 controllers.run(shutdown).await;
@@ -218,6 +229,7 @@ impl App {
         &self,
         provider: Arc<dyn CloudProvider>,
         client: kube::Client,
+        event_client: kube::Client,
         metrics: ControllerMetrics,
     ) -> Result<Controllers, AppError> {
         let options = &self.options;
@@ -225,6 +237,8 @@ impl App {
             .enabled_controllers()
             .map_err(|e| AppError::Options(vec![e]))?;
         let mut controllers = Controllers::default();
+        // One watch on Nodes for every controller that reads them.
+        let node_cache = NodeCache::new(client.clone());
         let instances = provider.instances_v2();
         for name in enabled {
             match (name, &instances) {
@@ -239,8 +253,11 @@ impl App {
                                     .unwrap_or(u16::MAX),
                             },
                         )
-                        .with_metrics(metrics.clone()),
+                        .with_metrics(metrics.clone())
+                        .with_node_cache(node_cache.clone())
+                        .with_event_client(event_client.clone()),
                     ));
+                    controllers.node_cache = Some(node_cache.clone());
                 }
                 (ControllerName::CloudNodeLifecycle, Some(instances)) => {
                     controllers.lifecycle = Some(Arc::new(
@@ -249,8 +266,11 @@ impl App {
                             instances.clone(),
                             options.node_monitor_period,
                         )
-                        .with_metrics(metrics.clone()),
+                        .with_metrics(metrics.clone())
+                        .with_node_cache(node_cache.clone())
+                        .with_event_client(event_client.clone()),
                     ));
+                    controllers.node_cache = Some(node_cache.clone());
                 }
                 (ControllerName::ServiceLb, _) => match provider.load_balancer() {
                     Some(balancer) => {
@@ -269,8 +289,11 @@ impl App {
                                     ..ServiceControllerConfig::default()
                                 },
                             )
-                            .with_metrics(metrics.clone()),
+                            .with_metrics(metrics.clone())
+                            .with_node_cache(node_cache.clone())
+                            .with_event_client(event_client.clone()),
                         ));
+                        controllers.node_cache = Some(node_cache.clone());
                     }
                     None => tracing::warn!(
                         controller = %name,
@@ -302,6 +325,8 @@ pub const CONTROLLERS_STOP_GRACE: Duration = Duration::from_secs(1);
 /// The controllers that run while leading.
 #[derive(Default)]
 struct Controllers {
+    /// The Node cache the controllers share, when one of them reads Nodes.
+    node_cache: Option<Arc<NodeCache>>,
     node: Option<Arc<CloudNodeController>>,
     lifecycle: Option<Arc<NodeLifecycleController>>,
     service: Option<Arc<ServiceController>>,
@@ -318,6 +343,9 @@ impl Controllers {
             }
         };
         let mut tasks = tokio::task::JoinSet::new();
+        if let Some(cache) = self.node_cache {
+            tasks.spawn(cache.run(stopped(&stop_tx)));
+        }
         if let Some(node) = self.node {
             tracing::info!(controller = "cloud-node-controller", "starting");
             tasks.spawn(node.run(stopped(&stop_tx)));

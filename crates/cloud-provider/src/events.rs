@@ -52,6 +52,12 @@ pub const REASON_DELETE_LOAD_BALANCER_FAILED: &str = "DeleteLoadBalancerFailed";
 /// How long a published event may be continued as a series instead of created anew.
 const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);
 
+/// The most series a publisher remembers; past it, the one seen longest ago is forgotten (its
+/// next occurrence starts a new Event). client-go's correlator keeps an LRU of 4,096; a
+/// controller of a 5,000-Node cluster publishes one `Synced` per Node within the window, so
+/// without a bound the table would grow with the cluster.
+pub const MAX_SERIES: usize = 1024;
+
 /// The API rejects notes over 1 kB; keep the start, which says what happened.
 const MAX_NOTE_BYTES: usize = 1024;
 
@@ -265,25 +271,68 @@ impl EventPublisher {
         };
         let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
         let created = api.create(&PostParams::default(), &event).await?;
-        self.series
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                key,
-                SeriesEntry {
-                    event_name: created.metadata.name.unwrap_or_default(),
-                    event_namespace: namespace,
-                    count: 1,
-                    last_seen: now,
-                },
-            );
+        let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        remember(
+            &mut series,
+            key,
+            SeriesEntry {
+                event_name: created.metadata.name.unwrap_or_default(),
+                event_namespace: namespace,
+                count: 1,
+                last_seen: now,
+            },
+        );
         Ok(())
     }
+}
+
+/// Records a new series, forgetting the one seen longest ago when [`MAX_SERIES`] are held.
+fn remember<K: Eq + std::hash::Hash + Clone>(
+    series: &mut HashMap<K, SeriesEntry>,
+    key: K,
+    entry: SeriesEntry,
+) {
+    if series.len() >= MAX_SERIES && !series.contains_key(&key) {
+        let oldest = series
+            .iter()
+            .min_by_key(|(_, e)| e.last_seen)
+            .map(|(k, _)| k.clone());
+        if let Some(oldest) = oldest {
+            series.remove(&oldest);
+        }
+    }
+    series.insert(key, entry);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(last_seen: Instant) -> SeriesEntry {
+        SeriesEntry {
+            event_name: "e".into(),
+            event_namespace: "default".into(),
+            count: 1,
+            last_seen,
+        }
+    }
+
+    #[test]
+    fn the_series_table_is_bounded_and_forgets_the_oldest() {
+        let t0 = Instant::now();
+        let mut series = HashMap::new();
+        for i in 0..MAX_SERIES + 10 {
+            remember(&mut series, i, entry(t0 + Duration::from_millis(i as u64)));
+        }
+        assert_eq!(series.len(), MAX_SERIES);
+        // The ten seen first are the ten forgotten.
+        assert!((0..10).all(|i| !series.contains_key(&i)));
+        assert!(series.contains_key(&10) && series.contains_key(&(MAX_SERIES + 9)));
+        // Continuing a known series never evicts another.
+        remember(&mut series, 10, entry(t0 + Duration::from_secs(60)));
+        assert_eq!(series.len(), MAX_SERIES);
+        assert!(series.contains_key(&11));
+    }
 
     #[test]
     fn long_notes_are_cut_on_a_character_boundary() {

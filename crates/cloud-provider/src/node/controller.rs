@@ -5,15 +5,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use kube::runtime::controller::{Action, ReconcileRequest, applier};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
 use super::addresses::{AddressError, addresses_differ, desired_node_addresses};
+use super::cache::{NodeCache, NodeEvent};
 use super::init::{initialized_node, is_uninitialized};
 use crate::events::{EventPublisher, REASON_SYNC_NODE_FAILED, REASON_SYNCED};
 use crate::labels::ANNOTATION_PROVIDED_NODE_IP;
@@ -64,6 +65,10 @@ pub struct CloudNodeController {
     config: NodeControllerConfig,
     failures: Mutex<HashMap<String, u32>>,
     metrics: ControllerMetrics,
+    /// The Nodes, possibly shared with the other controllers (pruned as they arrive).
+    node_cache: Arc<NodeCache>,
+    /// Whether this controller built `node_cache` and so runs it.
+    owns_node_cache: bool,
 }
 
 /// The controller's name in events, logs and metrics (upstream's).
@@ -86,6 +91,8 @@ impl CloudNodeController {
     ) -> Self {
         Self {
             nodes: Api::all(client.clone()),
+            node_cache: NodeCache::new(client.clone()),
+            owns_node_cache: true,
             events: EventPublisher::new(client, CONTROLLER_NAME),
             instances,
             config,
@@ -100,29 +107,55 @@ impl CloudNodeController {
         self
     }
 
-    /// Runs until `shutdown` completes: watches Nodes and initializes tainted ones; every
-    /// `status_update_frequency` re-syncs all Nodes' addresses with one batched provider call.
+    /// Reads Nodes from `cache`, shared with other controllers, instead of its own; whoever
+    /// built the cache runs it.
+    pub fn with_node_cache(mut self, cache: Arc<NodeCache>) -> Self {
+        self.node_cache = cache;
+        self.owns_node_cache = false;
+        self
+    }
+
+    /// Publishes Events through `client` (one with a rate limit of its own, `--event-qps`),
+    /// so that they do not take turns with the Node writes.
+    pub fn with_event_client(mut self, client: Client) -> Self {
+        self.events = EventPublisher::new(client, CONTROLLER_NAME);
+        self
+    }
+
+    /// Runs until `shutdown` completes: follows the Node cache and initializes tainted Nodes;
+    /// every `status_update_frequency` re-syncs all Nodes' addresses with one batched provider
+    /// call.
     pub async fn run(
         self: Arc<Self>,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) {
-        let controller = Controller::new(self.nodes.clone(), watcher::Config::default())
-            .with_config(
-                kube::runtime::controller::Config::default().concurrency(self.config.concurrency),
-            );
-        let store = controller.store();
-        // kube-runtime wants a `Sync` shutdown future; a oneshot receiver is one.
-        let (controller_stop_tx, controller_stop_rx) = futures::channel::oneshot::channel::<()>();
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
+        let store = self.node_cache.store();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let feed = {
+            let cache = self.node_cache.clone();
+            let owned = self.owns_node_cache;
+            let stop = stopped(stop_rx.clone());
+            async move {
+                if owned {
+                    cache.run(stop).await;
+                }
+            }
+        };
+        let signal = async move {
             shutdown.await;
-            let _ = controller_stop_tx.send(());
             let _ = stop_tx.send(true);
-        });
-        let runner = controller
-            .graceful_shutdown_on(controller_stop_rx.map(|_| ()))
-            .run(
-                |node, ctx: Arc<Self>| async move {
+        };
+        // Every listed and every changed Node is looked at (as kube-runtime's controller
+        // would); the queue ends on shutdown, and the applier then lets running syncs finish.
+        let queue = reconcile_requests(self.node_cache.subscribe(), store.clone())
+            .take_until(stopped(stop_rx.clone()))
+            .map(Ok::<_, std::convert::Infallible>);
+        let runner = applier(
+            |node, ctx: Arc<Self>| {
+                Box::pin(async move {
                     let started = std::time::Instant::now();
                     let result = ctx.reconcile(&node).await;
                     let outcome = match &result {
@@ -136,13 +169,18 @@ impl CloudNodeController {
                     ctx.metrics
                         .observe_reconcile(CONTROLLER_NAME, outcome, started.elapsed());
                     result
-                },
-                |node, error, ctx: Arc<Self>| ctx.error_policy(&node, error),
-                self.clone(),
-            )
-            .for_each(|_| async {});
+                })
+            },
+            |node, error, ctx: Arc<Self>| ctx.error_policy(&node, error),
+            self.clone(),
+            store.clone(),
+            queue,
+            kube::runtime::controller::Config::default().concurrency(self.config.concurrency),
+        )
+        .for_each(|_| async {});
         let periodic = {
             let this = self.clone();
+            let mut stop_rx = stop_rx.clone();
             async move {
                 let mut tick = tokio::time::interval(this.config.status_update_frequency);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -150,14 +188,14 @@ impl CloudNodeController {
                 loop {
                     tokio::select! {
                         _ = tick.tick() => {}
-                        _ = stop_rx.changed() => return,
+                        _ = stop_rx.wait_for(|s| *s) => return,
                     }
                     let nodes: Vec<Node> = store.state().iter().map(|n| (**n).clone()).collect();
                     this.sync_addresses(&nodes).await;
                 }
             }
         };
-        tokio::join!(runner, periodic);
+        tokio::join!(signal, feed, runner, periodic);
     }
 
     fn error_policy(&self, node: &Node, error: &NodeSyncError) -> Action {
@@ -328,6 +366,29 @@ impl CloudNodeController {
         }
         patched
     }
+}
+
+/// The Nodes to look at for each cache event: every Node after a (re)list, the changed one
+/// after a change; nothing for a deletion (there is nothing left to initialize).
+fn reconcile_requests(
+    events: tokio::sync::mpsc::UnboundedReceiver<NodeEvent>,
+    store: Store<Node>,
+) -> impl futures::Stream<Item = ReconcileRequest<Node>> + Send {
+    futures::stream::unfold(events, |mut events| async move {
+        events.recv().await.map(|event| (event, events))
+    })
+    .flat_map(move |event| {
+        let refs: Vec<ReconcileRequest<Node>> = match event {
+            NodeEvent::Listed { .. } => store
+                .state()
+                .iter()
+                .map(|n| ObjectRef::from_obj(&**n).into())
+                .collect(),
+            NodeEvent::Applied { new, .. } => vec![ObjectRef::from_obj(&*new).into()],
+            NodeEvent::Deleted(_) => Vec::new(),
+        };
+        futures::stream::iter(refs)
+    })
 }
 
 fn desired_addresses(

@@ -9,12 +9,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Taint};
 use kube::api::{Api, DeleteParams, PostParams};
-use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
 
+use super::cache::NodeCache;
 use crate::events::{EventPublisher, REASON_DELETING_NODE, REASON_DELETING_NODE_FAILED};
 use crate::labels::TAINT_SHUTDOWN;
 use crate::metrics::{ControllerMetrics, ReconcileOutcome};
@@ -81,6 +80,10 @@ pub struct NodeLifecycleController {
     events: EventPublisher,
     period: Duration,
     metrics: ControllerMetrics,
+    /// The Nodes, possibly shared with the other controllers (pruned as they arrive).
+    node_cache: Arc<NodeCache>,
+    /// Whether this controller built `node_cache` and so runs it.
+    owns_node_cache: bool,
 }
 
 /// The controller's name in events, logs and metrics (upstream's).
@@ -91,6 +94,8 @@ impl NodeLifecycleController {
     pub fn new(client: Client, instances: Arc<dyn InstancesV2>, period: Duration) -> Self {
         Self {
             nodes: Api::all(client.clone()),
+            node_cache: NodeCache::new(client.clone()),
+            owns_node_cache: true,
             events: EventPublisher::new(client, CONTROLLER_NAME),
             instances,
             period,
@@ -104,24 +109,39 @@ impl NodeLifecycleController {
         self
     }
 
-    /// Runs until `shutdown` completes, checking the Nodes of a watch-fed cache every period.
+    /// Reads Nodes from `cache`, shared with other controllers, instead of its own; whoever
+    /// built the cache runs it.
+    pub fn with_node_cache(mut self, cache: Arc<NodeCache>) -> Self {
+        self.node_cache = cache;
+        self.owns_node_cache = false;
+        self
+    }
+
+    /// Publishes Events through `client` (one with a rate limit of its own, `--event-qps`).
+    pub fn with_event_client(mut self, client: Client) -> Self {
+        self.events = EventPublisher::new(client, CONTROLLER_NAME);
+        self
+    }
+
+    /// Runs until `shutdown` completes, checking the Nodes of the (watch-fed) Node cache every
+    /// period.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()> + Send) {
-        let (store, writer) = reflector::store::<Node>();
-        let feed = reflector(
-            writer,
-            watcher(self.nodes.clone(), watcher::Config::default()).default_backoff(),
-        )
-        .applied_objects()
-        .for_each(|_| async {});
+        let store = self.node_cache.store();
+        let feed = async {
+            if self.owns_node_cache {
+                self.node_cache.clone().run(std::future::pending()).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
         let monitor = async {
             let mut tick = tokio::time::interval(self.period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            if store.wait_until_ready().await.is_err() {
-                return;
-            }
+            self.node_cache.wait_until_listed().await;
             loop {
                 tick.tick().await;
-                let nodes: Vec<Node> = store.state().iter().map(|n| (**n).clone()).collect();
+                // The cached Nodes as they are: a pass copies none of them.
+                let nodes = store.state();
                 let started = std::time::Instant::now();
                 let report = self.monitor(&nodes).await;
                 let outcome = if report.errors.is_empty() {
@@ -141,9 +161,13 @@ impl NodeLifecycleController {
     }
 
     /// One monitoring pass over `nodes`.
-    pub async fn monitor(&self, nodes: &[Node]) -> MonitorReport {
+    pub async fn monitor<N>(&self, nodes: &[N]) -> MonitorReport
+    where
+        N: std::borrow::Borrow<Node> + Sync,
+    {
         let mut report = MonitorReport::default();
         for node in nodes {
+            let node: &Node = node.borrow();
             let name = node.name_any();
             if is_ready(node) {
                 if let Some(updated) = with_shutdown_taint(node, false) {

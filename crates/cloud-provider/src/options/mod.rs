@@ -88,6 +88,13 @@ pub struct CcmOptions {
     /// Burst of queries to the API server above --kube-api-qps.
     #[arg(long, help_heading = H_GENERIC, default_value_t = 30, value_name = "N", last_wins())]
     pub kube_api_burst: u32,
+    /// Event writes per second: a budget of their own, apart from --kube-api-qps (as the
+    /// kubelet's --event-qps), so that publishing Events never slows Node and Service writes.
+    #[arg(long, help_heading = H_GENERIC, default_value_t = 50.0, value_name = "QPS", last_wins())]
+    pub event_qps: f32,
+    /// Burst of Event writes above --event-qps.
+    #[arg(long, help_heading = H_GENERIC, default_value_t = 100, value_name = "N", last_wins())]
+    pub event_burst: u32,
     /// Interval between starting controller managers (ignored).
     #[arg(long, help_heading = H_GENERIC, value_parser = parse_go_duration, default_value = "0",
           value_name = "DURATION", last_wins())]
@@ -549,6 +556,15 @@ impl CcmOptions {
         }
         if self.kube_api_burst == 0 {
             problems.push("--kube-api-burst must be at least 1".to_owned());
+        }
+        if !(self.event_qps.is_finite() && self.event_qps > 0.0) {
+            problems.push(format!(
+                "--event-qps must be greater than 0, got {}",
+                self.event_qps
+            ));
+        }
+        if self.event_burst == 0 {
+            problems.push("--event-burst must be at least 1".to_owned());
         }
         if self.leader_elect_resource_lock != RESOURCE_LOCK_LEASES {
             problems.push(format!(

@@ -54,6 +54,8 @@ fn defaults_are_upstreams() {
     );
     assert_eq!(o.kube_api_qps, 20.0);
     assert_eq!(o.kube_api_burst, 30);
+    assert_eq!(o.event_qps, 50.0);
+    assert_eq!(o.event_burst, 100);
     assert_eq!(o.controller_start_interval, Duration::ZERO);
     assert!(o.leader_elect);
     assert_eq!(o.leader_elect_lease_duration, secs(15));
@@ -422,6 +424,8 @@ fn validate_reports_every_problem_at_once() {
         "--controllers=*,-bogus",
         "--kube-api-qps=0",
         "--kube-api-burst=0",
+        "--event-qps=0",
+        "--event-burst=0",
         "--leader-elect-lease-duration=10s",
         "--leader-elect-renew-deadline=10s",
         "--leader-elect-retry-period=9s",
@@ -437,6 +441,8 @@ fn validate_reports_every_problem_at_once() {
         "\"bogus\"",
         "--kube-api-qps",
         "--kube-api-burst",
+        "--event-qps",
+        "--event-burst",
         "--leader-elect-lease-duration (10s) must be greater than --leader-elect-renew-deadline",
         "1.2 x --leader-elect-retry-period",
         "--leader-elect-resource-lock",
@@ -451,7 +457,7 @@ fn validate_reports_every_problem_at_once() {
             "no problem mentions {needle:?}: {problems:#?}"
         );
     }
-    assert_eq!(problems.len(), 11, "{problems:#?}");
+    assert_eq!(problems.len(), 13, "{problems:#?}");
 }
 
 #[test]
@@ -556,6 +562,8 @@ fn ignored_flags_are_real_flags_and_everything_else_is_acted_on() {
             "controllers",
             "kube-api-qps",
             "kube-api-burst",
+            "event-qps",
+            "event-burst",
             "leader-elect",
             "leader-elect-lease-duration",
             "leader-elect-renew-deadline",

@@ -33,8 +33,10 @@ use crate::events::{
 };
 use crate::labels::FINALIZER_LB_CLEANUP;
 use crate::metrics::{ControllerMetrics, ReconcileOutcome};
+use crate::node::cache::{NodeCache, NodeEvent};
 use crate::provider::{LoadBalancer, ProviderError, ProviderErrorKind};
 use crate::queue::{Backoff, WorkQueue};
+use kube::runtime::reflector::ObjectRef;
 
 /// The controller's name in events, logs and metrics (upstream's).
 pub const CONTROLLER_NAME: &str = "service-lb-controller";
@@ -151,11 +153,16 @@ struct Synced {
     nodes: Arc<LoadBalancerNodeSet>,
 }
 
-/// The watched state: Services and Nodes as last seen.
+/// The eligible Nodes at one generation of the Node cache, and their identity.
+struct Eligible {
+    nodes: Vec<Node>,
+    set: Arc<LoadBalancerNodeSet>,
+}
+
+/// The watched Services as last seen (the Nodes are in the shared [`NodeCache`]).
 #[derive(Default)]
 struct Cache {
     services: HashMap<ServiceKey, Arc<Service>>,
-    nodes: BTreeMap<String, Arc<Node>>,
 }
 
 /// The service controller.
@@ -166,6 +173,13 @@ pub struct ServiceController {
     config: ServiceControllerConfig,
     queue: WorkQueue<ServiceKey>,
     cache: Mutex<Cache>,
+    /// The Nodes, shared with the node controllers (pruned as they arrive).
+    node_cache: Arc<NodeCache>,
+    /// Whether this controller built `node_cache` and so runs it.
+    owns_node_cache: bool,
+    /// Counts the Node cache's events: [`Eligible`] is valid for one count.
+    node_generation: std::sync::atomic::AtomicU64,
+    eligible: Mutex<Option<(u64, Arc<Eligible>)>>,
     synced: Mutex<HashMap<ServiceKey, Synced>>,
     /// The Node set most recently recorded: Services synced with equal sets share it, so
     /// memory does not grow with Services × Nodes.
@@ -194,11 +208,15 @@ impl ServiceController {
     ) -> Self {
         Self {
             events: EventPublisher::new(client.clone(), CONTROLLER_NAME),
-            client,
             balancer,
             queue: WorkQueue::new(config.retry),
             config,
             cache: Mutex::default(),
+            node_cache: NodeCache::new(client.clone()),
+            owns_node_cache: true,
+            node_generation: std::sync::atomic::AtomicU64::new(0),
+            eligible: Mutex::default(),
+            client,
             synced: Mutex::default(),
             last_node_set: Mutex::default(),
             service_locks: Mutex::default(),
@@ -211,6 +229,20 @@ impl ServiceController {
     /// Reports reconciles and queue depth to `metrics`.
     pub fn with_metrics(mut self, metrics: ControllerMetrics) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Reads Nodes from `cache`, shared with other controllers, instead of its own; whoever
+    /// built the cache runs it.
+    pub fn with_node_cache(mut self, cache: Arc<NodeCache>) -> Self {
+        self.node_cache = cache;
+        self.owns_node_cache = false;
+        self
+    }
+
+    /// Publishes Events through `client` (one with a rate limit of its own, `--event-qps`).
+    pub fn with_event_client(mut self, client: Client) -> Self {
+        self.events = EventPublisher::new(client, CONTROLLER_NAME);
         self
     }
 
@@ -239,6 +271,12 @@ impl ServiceController {
         let mut tasks = tokio::task::JoinSet::new();
         tasks.spawn(self.clone().watch_services(services_ready_tx));
         tasks.spawn(self.clone().watch_nodes(nodes_ready_tx));
+        if self.owns_node_cache {
+            let mut stopping = self.stopping.subscribe();
+            tasks.spawn(self.node_cache.clone().run(async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            }));
+        }
 
         let work = {
             let this = self.clone();
@@ -329,43 +367,38 @@ impl ServiceController {
         }
     }
 
+    /// Follows the shared Node cache: tells the node sync when a change can matter to a load
+    /// balancer, and `ready` once the Nodes are listed.
     async fn watch_nodes(self: Arc<Self>, ready: tokio::sync::oneshot::Sender<()>) {
         let mut ready = Some(ready);
-        let mut events = std::pin::pin!(follow(
-            Api::<Node>::all(self.client.clone()),
-            self.stopping.subscribe(),
-        ));
-        while let Some(event) = events.next().await {
+        let mut events = self.node_cache.subscribe();
+        let mut stopping = self.stopping.subscribe();
+        let store = self.node_cache.store();
+        loop {
+            let event = tokio::select! {
+                biased;
+                _ = stopping.wait_for(|s| *s) => return,
+                event = events.recv() => event,
+            };
+            let Some(event) = event else { return };
+            self.node_generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             let changed = match event {
-                Followed::Listed(listed) => {
-                    let listed: BTreeMap<String, Arc<Node>> = listed
-                        .into_iter()
-                        .map(|n| (n.name_any(), Arc::new(n)))
-                        .collect();
-                    let mut cache = lock(&self.cache);
-                    let changed = cache.nodes.len() != listed.len()
-                        || cache.nodes.iter().any(|(name, old)| {
-                            listed
-                                .get(name)
-                                .is_none_or(|new| node_change_affects_load_balancers(old, new))
-                        });
-                    cache.nodes = listed;
-                    drop(cache);
+                NodeEvent::Listed { previous } => {
                     if let Some(tx) = ready.take() {
                         let _ = tx.send(());
                     }
-                    changed
+                    previous.len() != store.len()
+                        || previous.iter().any(|old| {
+                            store
+                                .get(&ObjectRef::from_obj(&**old))
+                                .is_none_or(|new| node_change_affects_load_balancers(old, &new))
+                        })
                 }
-                Followed::Applied(node) => {
-                    let old = lock(&self.cache)
-                        .nodes
-                        .insert(node.name_any(), Arc::new(node.clone()));
-                    old.is_none_or(|old| node_change_affects_load_balancers(&old, &node))
+                NodeEvent::Applied { old, new } => {
+                    old.is_none_or(|old| node_change_affects_load_balancers(&old, &new))
                 }
-                Followed::Deleted(node) => {
-                    lock(&self.cache).nodes.remove(&node.name_any());
-                    true
-                }
+                NodeEvent::Deleted(_) => true,
             };
             if changed {
                 self.nodes_changed.notify_one();
@@ -382,14 +415,39 @@ impl ServiceController {
         Arc::clone(&last)
     }
 
+    /// The Nodes that may back load balancers and their identity, computed once per change
+    /// of the Nodes and shared by every sync until the next (a resync of many Services must
+    /// not copy every Node for each).
+    fn eligible(&self) -> Arc<Eligible> {
+        let generation = self
+            .node_generation
+            .load(std::sync::atomic::Ordering::Acquire);
+        if let Some((g, e)) = lock(&self.eligible).as_ref()
+            && *g == generation
+        {
+            return Arc::clone(e);
+        }
+        let nodes = self.eligible_nodes();
+        let set = self.shared_node_set(nodes.iter().map(load_balancer_node).collect());
+        let e = Arc::new(Eligible { nodes, set });
+        // Computed from a store read after `generation` was taken: if the Nodes changed
+        // meanwhile, the generation moved on and the next call computes again.
+        *lock(&self.eligible) = Some((generation, Arc::clone(&e)));
+        e
+    }
+
     /// The Nodes that may back load balancers, sorted by name.
     fn eligible_nodes(&self) -> Vec<Node> {
-        lock(&self.cache)
-            .nodes
-            .values()
+        let mut nodes: Vec<Node> = self
+            .node_cache
+            .store()
+            .state()
+            .iter()
             .filter(|n| node_eligible_for_load_balancers(n))
             .map(|n| (**n).clone())
-            .collect()
+            .collect();
+        nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        nodes
     }
 
     fn service_lock(&self, key: &ServiceKey) -> Arc<tokio::sync::Mutex<()>> {
@@ -496,7 +554,8 @@ impl ServiceController {
                 .await;
         }
         let service = self.add_finalizer(service).await?;
-        let nodes = self.eligible_nodes();
+        let eligible = self.eligible();
+        let nodes = &eligible.nodes;
         if nodes.is_empty() {
             self.events
                 .warning(
@@ -509,7 +568,7 @@ impl ServiceController {
         }
         let outcome = self
             .balancer
-            .ensure(&self.config.cluster_name, &service, &nodes)
+            .ensure(&self.config.cluster_name, &service, nodes)
             .await?;
         // On a quiet resync only warnings are repeated (they describe a problem that
         // persists), unless the provider changed something, which its Normal events report.
@@ -535,7 +594,7 @@ impl ServiceController {
                 )
                 .await;
         }
-        let synced_nodes = self.shared_node_set(nodes.iter().map(load_balancer_node).collect());
+        let synced_nodes = Arc::clone(&eligible.set);
         lock(&self.synced).insert(
             key,
             Synced {
@@ -545,12 +604,7 @@ impl ServiceController {
         );
         // Nodes that changed while the provider worked were not seen by the node sync (this
         // Service was not recorded yet): let it run now instead of at the next resync.
-        let now: LoadBalancerNodeSet = self
-            .eligible_nodes()
-            .iter()
-            .map(load_balancer_node)
-            .collect();
-        if now != *synced_nodes {
+        if !same_node_set(&self.eligible().set, &synced_nodes) {
             self.nodes_changed.notify_one();
         }
         Ok(())
@@ -797,15 +851,13 @@ impl ServiceController {
     /// Points every synced load balancer whose Node set changed at the current eligible
     /// Nodes (upstream `nodeSyncService`). Returns how many `update` calls were made.
     pub async fn sync_nodes(&self) -> usize {
-        let nodes = self.eligible_nodes();
-        let set = self.shared_node_set(nodes.iter().map(load_balancer_node).collect());
+        let eligible = self.eligible();
+        let (nodes, set) = (&eligible.nodes, &eligible.set);
         let stale: Vec<ServiceKey> = lock(&self.synced)
             .iter()
-            .filter(|(_, s)| !same_node_set(&s.nodes, &set))
+            .filter(|(_, s)| !same_node_set(&s.nodes, set))
             .map(|(k, _)| k.clone())
             .collect();
-        let nodes = &nodes;
-        let set = &set;
         futures::stream::iter(stale)
             .map(|key| async move { self.update_nodes(&key, nodes, set).await })
             .buffer_unordered(self.config.concurrency.max(1))
