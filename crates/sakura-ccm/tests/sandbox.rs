@@ -87,6 +87,44 @@ fn line_with<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     })
 }
 
+/// Runs the sandbox with `scenario` (appliances boot in 300 ms) until its narration satisfies
+/// `done` (or 60 s pass), then stops it; returns the narration and the sandbox's directory.
+/// The Service can get its IP before every Node's address is known (a node-set update
+/// follows), so each test waits for the lines it reads rather than for `--exit-when-ready`.
+async fn run_scenario_until(
+    scenario: ScenarioChoice,
+    name: &str,
+    done: impl Fn(&str) -> bool + Send + 'static,
+) -> (String, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "sakura-ccm-sandbox-{name}-test-{}",
+        std::process::id()
+    ));
+    let args = SandboxArgs {
+        scenario,
+        boot_delay: Duration::from_millis(300),
+        dir: Some(dir.clone()),
+        no_service: false,
+        exit_when_ready: false,
+    };
+    let out = SharedOut::default();
+    let watch = out.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let shutdown = async move {
+        while !done(&watch.text()) && Instant::now() <= deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(
+        Duration::from_secs(90),
+        run(args, &mut out.clone(), shutdown),
+    )
+    .await
+    .expect("the sandbox stops within 90 s")
+    .unwrap();
+    (out.text(), dir)
+}
+
 /// `--scenario shared-segment`: seed 000's servers, on the shared segment only. The demo Service
 /// asks for an Enhanced Load Balancer; the narration shows it created (ID, VIP, port), its real
 /// servers (the workers' shared-segment addresses at the Service's node port, not the control
@@ -94,49 +132,20 @@ fn line_with<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
 #[test]
 fn the_shared_segment_scenario_gets_an_enhanced_load_balancer_and_tells_how() {
     test_runtime::run_multi(async {
-        let dir = std::env::temp_dir().join(format!(
-            "sakura-ccm-sandbox-shared-test-{}",
-            std::process::id()
-        ));
-        let args = SandboxArgs {
-            scenario: ScenarioChoice::SharedSegment,
-            boot_delay: Duration::from_millis(300),
-            dir: Some(dir.clone()),
-            no_service: false,
-            exit_when_ready: false,
-        };
-        let out = SharedOut::default();
-        // Stop once the IP is published and the workers are the real servers (the Service can
-        // get its IP before the Nodes' addresses arrive, then a node-set update follows).
-        let watch = out.clone();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let shutdown = async move {
-            loop {
-                let text = watch.text();
-                // Every worker: a Node whose address arrives late gets a second update.
-                let servers = text.lines().any(|l| {
-                    [
-                        "): real servers 100.64.0.11:",
-                        "100.64.0.12:",
-                        "100.64.0.13:",
-                    ]
-                    .iter()
-                    .all(|part| l.contains(part))
-                });
-                if (servers && text.contains("external IP assigned")) || Instant::now() > deadline {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        };
-        tokio::time::timeout(
-            Duration::from_secs(90),
-            run(args, &mut out.clone(), shutdown),
-        )
-        .await
-        .expect("the sandbox stops within 90 s")
-        .unwrap();
-        let text = out.text();
+        let (text, dir) = run_scenario_until(ScenarioChoice::SharedSegment, "shared", |text| {
+            // Every worker: a Node whose address arrives late gets a second update.
+            let servers = text.lines().any(|l| {
+                [
+                    "): real servers 100.64.0.11:",
+                    "100.64.0.12:",
+                    "100.64.0.13:",
+                ]
+                .iter()
+                .all(|part| l.contains(part))
+            });
+            servers && text.contains("external IP assigned")
+        })
+        .await;
 
         for expected in [
             "scenario shared-segment: every server is on the shared segment only",
@@ -213,40 +222,12 @@ fn the_shared_segment_scenario_gets_an_enhanced_load_balancer_and_tells_how() {
 #[test]
 fn the_two_zones_scenario_balances_across_the_bridge_and_tells_who_is_left_out() {
     test_runtime::run_multi(async {
-        let dir = std::env::temp_dir().join(format!(
-            "sakura-ccm-sandbox-zones-test-{}",
-            std::process::id()
-        ));
-        let args = SandboxArgs {
-            scenario: ScenarioChoice::TwoZones,
-            boot_delay: Duration::from_millis(300),
-            dir: Some(dir.clone()),
-            no_service: false,
-            exit_when_ready: false,
-        };
-        let out = SharedOut::default();
-        let watch = out.clone();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let shutdown = async move {
-            loop {
-                let text = watch.text();
-                let done = text.contains("real servers 203.0.113.21, 203.0.113.22, 203.0.113.30")
-                    && text.contains("Warning NodesNotBridged")
-                    && text.contains("external IP assigned");
-                if done || Instant::now() > deadline {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        };
-        tokio::time::timeout(
-            Duration::from_secs(90),
-            run(args, &mut out.clone(), shutdown),
-        )
-        .await
-        .expect("the sandbox stops within 90 s")
-        .unwrap();
-        let text = out.text();
+        let (text, _) = run_scenario_until(ScenarioChoice::TwoZones, "zones", |text| {
+            text.contains("real servers 203.0.113.21, 203.0.113.22, 203.0.113.30")
+                && text.contains("Warning NodesNotBridged")
+                && text.contains("external IP assigned")
+        })
+        .await;
 
         for expected in [
             "(zones is1a, is1b; credentials accepted",
