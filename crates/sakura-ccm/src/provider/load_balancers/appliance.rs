@@ -8,6 +8,7 @@
 //! only a change writes (one settings update plus one config apply). Nothing waits for the
 //! appliance: while it boots or shuts down the controller is asked to come back later.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
@@ -327,24 +328,25 @@ impl ApplianceLoadBalancers {
 
     /// `nodes` less those in other zones than the appliance's that are not on a switch
     /// bridged to its switch (with one Warning naming them). One zone configured, or every
-    /// Node labelled with the appliance's zone: `nodes` as they are, without a call.
-    async fn reachable(
+    /// Node labelled with the appliance's zone: `nodes` as they are, without a call (borrowed,
+    /// not copied: a copy of 1,000 cached Nodes is about 8 MB).
+    async fn reachable<'a>(
         &self,
-        nodes: &[Node],
+        nodes: &'a [Node],
         zone: Zone,
         switch: Id,
         described: &str,
         events: &mut Vec<ProviderEvent>,
-    ) -> Result<Vec<Node>, ProviderError> {
+    ) -> Result<Cow<'a, [Node]>, ProviderError> {
         if self.zones.len() < 2 || !any_elsewhere(nodes, zone) {
-            return Ok(nodes.to_vec());
+            return Ok(Cow::Borrowed(nodes));
         }
         let (servers, bridges) = tokio::try_join!(self.all_servers(), self.bridge_map())?;
         let (kept, left_out) = reachable_nodes(nodes, zone, switch, &servers.items, &bridges.items);
         if !left_out.is_empty() {
             events.push(unbridged_event(&left_out, zone, described));
         }
-        Ok(kept)
+        Ok(Cow::Owned(kept))
     }
 
     /// How long one listing (appliances, servers, tagged routers and switches) answers
