@@ -30,6 +30,20 @@ pub struct Params {
 }
 
 impl Params {
+    /// Starts the simulator and the fake API server for a scenario, with these parameters'
+    /// latency, boot delay and Node shape.
+    async fn world(&self, name: &str, servers: usize, network: Network) -> anyhow::Result<World> {
+        World::start(
+            name,
+            servers,
+            network,
+            self.latency,
+            self.boot_delay,
+            self.shape,
+        )
+        .await
+    }
+
     /// A suffix for scenario names: nothing for realistic Nodes (the default).
     fn shape_label(&self) -> &'static str {
         match self.shape {
@@ -98,15 +112,9 @@ pub async fn cold_start(
     nodes: usize,
     limits: KubeLimits,
 ) -> anyhow::Result<Outcome> {
-    let world = World::start(
-        &format!("cold-{nodes}"),
-        nodes,
-        Network::Switch,
-        params.latency,
-        params.boot_delay,
-        params.shape,
-    )
-    .await?;
+    let world = params
+        .world(&format!("cold-{nodes}"), nodes, Network::Switch)
+        .await?;
     world.register_nodes(0..nodes)?;
     world.add_managed_fields()?;
     let node_json_bytes = world.node_json_bytes()?;
@@ -141,15 +149,7 @@ pub async fn cold_start(
 ///    per Service the time to its external IP minus the boot delay, and the time from the
 ///    appliance being up to the IP in the Service's status.
 pub async fn lb_create(params: &Params, nodes: usize, services: usize) -> anyhow::Result<Outcome> {
-    let world = World::start(
-        "lb-create",
-        nodes,
-        Network::Switch,
-        params.latency,
-        params.boot_delay,
-        params.shape,
-    )
-    .await?;
+    let world = params.world("lb-create", nodes, Network::Switch).await?;
     world.register_nodes(0..nodes)?;
     world.add_managed_fields()?;
     let node_json_bytes = world.node_json_bytes()?;
@@ -235,15 +235,9 @@ pub async fn enhanced_lb_create(
     nodes: usize,
     services: usize,
 ) -> anyhow::Result<Outcome> {
-    let world = World::start(
-        "enhanced-lb-create",
-        nodes,
-        Network::SharedSegment,
-        params.latency,
-        params.boot_delay,
-        params.shape,
-    )
-    .await?;
+    let world = params
+        .world("enhanced-lb-create", nodes, Network::SharedSegment)
+        .await?;
     world.register_nodes(0..nodes)?;
     world.add_managed_fields()?;
     let node_json_bytes = world.node_json_bytes()?;
@@ -355,15 +349,9 @@ pub async fn steady_and_churn(
     churn: bool,
 ) -> anyhow::Result<(Option<Outcome>, Option<Outcome>)> {
     let churned = if params.quick { 5 } else { 50 };
-    let world = World::start(
-        "steady",
-        nodes + churned,
-        Network::SwitchAndShared,
-        params.latency,
-        params.boot_delay,
-        params.shape,
-    )
-    .await?;
+    let world = params
+        .world("steady", nodes + churned, Network::SwitchAndShared)
+        .await?;
     // A cluster in its steady state: the Nodes were initialized long ago (and so carry the
     // cloud-controller-manager's managedFields too).
     world.register_initialized_nodes(0..nodes)?;
