@@ -80,8 +80,10 @@ pub struct Outcome {
     pub wall_seconds: f64,
     /// SAKURA Cloud API calls by "METHOD template".
     pub api_calls: BTreeMap<String, u64>,
-    /// Peak RSS of the controller process.
+    /// Peak RSS of the controller process (`VmHWM`).
     pub peak_rss_bytes: u64,
+    /// Peak anonymous RSS (heap, stacks), sampled: the peak RSS less the binary's own pages.
+    pub peak_anon_rss_bytes: u64,
     /// CPU seconds of the controller process.
     pub cpu_seconds: f64,
     /// Scenario-specific figures.
@@ -110,6 +112,7 @@ impl Outcome {
             "api_calls": {"total": self.total_calls(), "by_operation": self.api_calls},
             "writes": self.writes(),
             "peak_rss_bytes": self.peak_rss_bytes,
+            "peak_anon_rss_bytes": self.peak_anon_rss_bytes,
             "cpu_seconds": self.cpu_seconds,
             "extra": self.extra,
         })
@@ -238,17 +241,18 @@ fn progress(outcome: Outcome) -> Outcome {
 
 fn print_table(outcomes: &[Outcome], binary_size: u64) {
     println!(
-        "{:<34} {:>9} {:>7} {:>7} {:>9} {:>8}  notes",
-        "scenario", "wall s", "calls", "writes", "peak RSS", "CPU s"
+        "{:<34} {:>9} {:>7} {:>7} {:>9} {:>9} {:>8}  notes",
+        "scenario", "wall s", "calls", "writes", "peak RSS", "anon", "CPU s"
     );
     for o in outcomes {
         println!(
-            "{:<34} {:>9.2} {:>7} {:>7} {:>8.1}M {:>8.2}  {}",
+            "{:<34} {:>9.2} {:>7} {:>7} {:>8.1}M {:>8.1}M {:>8.2}  {}",
             o.name,
             o.wall_seconds,
             o.total_calls(),
             o.writes(),
             o.peak_rss_bytes as f64 / 1_048_576.0,
+            o.peak_anon_rss_bytes as f64 / 1_048_576.0,
             o.cpu_seconds,
             o.extra
         );

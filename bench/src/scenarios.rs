@@ -91,7 +91,7 @@ fn outcome(
     controller: &Controller,
     extra: serde_json::Value,
 ) -> anyhow::Result<Outcome> {
-    let (peak_rss_bytes, cpu_seconds) = controller.footprint()?;
+    let footprint = controller.footprint()?;
     parameters["node_shape"] = json!(params.shape.as_str());
     parameters["node_json_bytes"] = json!(node_json_bytes);
     Ok(Outcome {
@@ -99,8 +99,9 @@ fn outcome(
         parameters,
         wall_seconds: wall.as_secs_f64(),
         api_calls: world.calls(),
-        peak_rss_bytes,
-        cpu_seconds,
+        peak_rss_bytes: footprint.peak_rss_bytes,
+        peak_anon_rss_bytes: footprint.peak_anon_rss_bytes,
+        cpu_seconds: footprint.cpu_seconds,
         extra,
     })
 }
@@ -400,11 +401,11 @@ pub async fn steady_and_churn(
     let mut steady_outcome = None;
     if steady {
         world.clear_calls();
-        let (_, cpu_before) = controller.footprint()?;
+        let cpu_before = controller.footprint()?.cpu_seconds;
         let started = Instant::now();
         tokio::time::sleep(params.steady_duration).await;
         let wall = started.elapsed();
-        let (_, cpu_after) = controller.footprint()?;
+        let cpu_after = controller.footprint()?.cpu_seconds;
         // The steady state's own CPU, without the set-up: the share of one core.
         let window_cpu = cpu_after - cpu_before;
         let core_share = window_cpu / wall.as_secs_f64().max(f64::EPSILON);

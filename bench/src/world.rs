@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -480,6 +482,30 @@ pub fn build_controller() -> anyhow::Result<PathBuf> {
 pub struct Controller {
     child: Child,
     started: Instant,
+    /// The largest `RssAnon` seen so far (bytes), sampled by a thread of its own.
+    anon_peak: Arc<AtomicU64>,
+}
+
+/// How often the anonymous memory of the controller is sampled. The kernel keeps a high-water
+/// mark only of the whole RSS (`VmHWM`), which includes the binary's own pages; the heap's
+/// share has to be sampled, so a peak shorter than this may be missed.
+const ANON_SAMPLE_PERIOD: Duration = Duration::from_millis(50);
+
+/// Samples `RssAnon` of `pid` into `peak` until the process is gone.
+fn sample_anon_peak(pid: u32, peak: Arc<AtomicU64>) {
+    while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        let kb = status_kb(&status, "RssAnon:").unwrap_or(0);
+        peak.fetch_max(kb * 1024, Ordering::Relaxed);
+        std::thread::sleep(ANON_SAMPLE_PERIOD);
+    }
+}
+
+/// A `kB` figure of `/proc/<pid>/status`.
+fn status_kb(status: &str, field: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 impl Controller {
@@ -519,9 +545,14 @@ impl Controller {
             .stderr(log)
             .spawn()
             .context("starting the controller")?;
+        let anon_peak = Arc::new(AtomicU64::new(0));
+        let (pid, peak) = (child.id(), anon_peak.clone());
+        // Ends on its own once the process is gone (its /proc entry disappears when reaped).
+        std::thread::spawn(move || sample_anon_peak(pid, peak));
         Ok(Controller {
             child,
             started: Instant::now(),
+            anon_peak,
         })
     }
 
@@ -530,15 +561,14 @@ impl Controller {
         self.started.elapsed()
     }
 
-    /// Peak resident set size (bytes) and CPU seconds so far, from `/proc`.
-    pub fn footprint(&self) -> anyhow::Result<(u64, f64)> {
+    /// Peak resident set size (bytes), CPU seconds and the sampled peak of anonymous memory
+    /// (bytes: the heap and stacks, without the binary's own pages) so far, from `/proc`.
+    pub fn footprint(&self) -> anyhow::Result<Footprint> {
         let pid = self.child.id();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-        let hwm_kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .context("VmHWM missing from /proc/<pid>/status")?;
+        let hwm_kb =
+            status_kb(&status, "VmHWM:").context("VmHWM missing from /proc/<pid>/status")?;
+        let anon_now = status_kb(&status, "RssAnon:").unwrap_or(0) * 1024;
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
         // Fields after the command name (which may contain spaces) start at field 3.
         let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
@@ -551,8 +581,23 @@ impl Controller {
         };
         // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
         let cpu = (ticks(11) + ticks(12)) as f64 / clock_ticks_per_second();
-        Ok((hwm_kb * 1024, cpu))
+        Ok(Footprint {
+            peak_rss_bytes: hwm_kb * 1024,
+            cpu_seconds: cpu,
+            peak_anon_rss_bytes: self.anon_peak.load(Ordering::Relaxed).max(anon_now),
+        })
     }
+}
+
+/// What [`Controller::footprint`] read.
+#[derive(Debug, Clone, Copy)]
+pub struct Footprint {
+    /// `VmHWM`: the kernel's high-water mark of the whole RSS, the binary's pages included.
+    pub peak_rss_bytes: u64,
+    /// utime + stime.
+    pub cpu_seconds: f64,
+    /// The largest `RssAnon` sampled every 50 ms.
+    pub peak_anon_rss_bytes: u64,
 }
 
 impl Drop for Controller {

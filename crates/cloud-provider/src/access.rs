@@ -27,11 +27,11 @@ pub const REQUIRED_ACCESS: &[ApiAccess] = &[
     ApiAccess {
         group: "",
         resource: "nodes",
-        verbs: &["delete", "get", "list", "update", "watch"],
-        used_by: "node controller (list/watch; update: provider ID, labels, taint removal; get: \
-                  re-read after a conflict), node lifecycle controller (list/watch; update: \
-                  shutdown taint; delete: Node of a deleted server), service controller \
-                  (list/watch)",
+        verbs: &["delete", "get", "list", "patch", "watch"],
+        used_by: "node controller (list/watch; patch: provider ID, labels, taint removal, \
+                  pinned to the resourceVersion read; get: re-read after a conflict), node \
+                  lifecycle controller (list/watch; patch: shutdown taint; delete: Node of a \
+                  deleted server), service controller (list/watch)",
     },
     ApiAccess {
         group: "",

@@ -35,10 +35,11 @@ pub trait InstancesV2: Send + Sync {
     ) -> BoxFuture<'a, Result<InstanceMetadata, ProviderError>>;
 
     /// Metadata for many Nodes at once, in the same order. The default asks one Node at a time;
-    /// providers with a listing API should answer from one listing.
+    /// providers with a listing API should answer from one listing. The Nodes are the shared
+    /// cache's own (`Arc`s), so a batch over every Node copies none of them.
     fn instance_metadata_batch<'a>(
         &'a self,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Vec<Result<InstanceMetadata, ProviderError>>> {
         Box::pin(async move {
             let mut out = Vec::with_capacity(nodes.len());
@@ -86,14 +87,15 @@ pub trait LoadBalancer: Send + Sync {
     fn name(&self, cluster_name: &str, service: &Service) -> String;
 
     /// Creates or updates the load balancer so it serves `service` through `nodes` (already
-    /// filtered by the upstream node predicates, sorted by name). Idempotent. Returns the
+    /// filtered by the upstream node predicates, sorted by name; the shared cache's own `Arc`s,
+    /// so a sync copies no Node). Idempotent. Returns the
     /// status to publish. An unfinished cloud operation (an appliance still booting) is a
     /// [`ProviderErrorKind::RetryAfter`] error, never a wait inside the call.
     fn ensure<'a>(
         &'a self,
         cluster_name: &'a str,
         service: &'a Service,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Result<LoadBalancerOutcome, ProviderError>>;
 
     /// Points an existing load balancer at a new set of `nodes`; called only when the set
@@ -102,7 +104,7 @@ pub trait LoadBalancer: Send + Sync {
         &'a self,
         cluster_name: &'a str,
         service: &'a Service,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Result<Vec<ProviderEvent>, ProviderError>>;
 
     /// Deletes the load balancer if it exists; `Ok` also when there was nothing to delete.

@@ -83,11 +83,17 @@ impl InstancesV2 for FakeCloud {
 
     fn instance_metadata_batch<'a>(
         &'a self,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Vec<Result<InstanceMetadata, ProviderError>>> {
         self.batch_calls.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move { nodes.iter().map(|n| self.lookup(n)).collect() })
     }
+}
+
+/// Every Node, shared as the Node cache hands them to the controllers.
+async fn shared(nodes: &Api<Node>) -> Vec<Arc<Node>> {
+    let listed = nodes.list(&ListParams::default()).await.unwrap().items;
+    listed.into_iter().map(Arc::new).collect()
 }
 
 async fn start() -> (RunningFakeApiServer, Client) {
@@ -289,7 +295,7 @@ fn address_sync_uses_one_batched_call_for_500_nodes() {
             NodeControllerConfig::default(),
         );
         let nodes: Api<Node> = Api::all(client.clone());
-        let listed = nodes.list(&ListParams::default()).await.unwrap().items;
+        let listed = shared(&nodes).await;
         assert_eq!(controller.sync_addresses(&listed).await, 500);
         assert_eq!(cloud.batch_calls.load(Ordering::SeqCst), 1);
         assert_eq!(cloud.metadata_calls.load(Ordering::SeqCst), 0);
@@ -300,7 +306,7 @@ fn address_sync_uses_one_batched_call_for_500_nodes() {
         );
 
         // Nothing changed: nothing written.
-        let listed = nodes.list(&ListParams::default()).await.unwrap().items;
+        let listed = shared(&nodes).await;
         let rv_before = server.store().resource_version();
         assert_eq!(controller.sync_addresses(&listed).await, 0);
         assert_eq!(server.store().resource_version(), rv_before);

@@ -130,8 +130,8 @@ impl FakeCloud {
     }
 }
 
-fn names(nodes: &[Node]) -> Vec<String> {
-    nodes.iter().map(ResourceExt::name_any).collect()
+fn names(nodes: &[Arc<Node>]) -> Vec<String> {
+    nodes.iter().map(|n| n.name_any()).collect()
 }
 
 impl LoadBalancer for FakeCloud {
@@ -156,7 +156,7 @@ impl LoadBalancer for FakeCloud {
         &'a self,
         _: &'a str,
         service: &'a Service,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Result<LoadBalancerOutcome, ProviderError>> {
         Box::pin(async move {
             let n = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -206,7 +206,7 @@ impl LoadBalancer for FakeCloud {
         &'a self,
         _: &'a str,
         service: &'a Service,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Result<Vec<ProviderEvent>, ProviderError>> {
         Box::pin(async move {
             if let Some(e) = self.call(Op::Update, service) {

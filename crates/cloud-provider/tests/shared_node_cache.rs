@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 /// load balancer whose backends are recorded as the controller passed them.
 #[derive(Default)]
 struct FakeCloud {
-    backends: Mutex<Option<Vec<Node>>>,
+    backends: Mutex<Option<Vec<Arc<Node>>>>,
 }
 
 impl FakeCloud {
@@ -74,9 +74,9 @@ impl InstancesV2 for FakeCloud {
 
     fn instance_metadata_batch<'a>(
         &'a self,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Vec<Result<InstanceMetadata, ProviderError>>> {
-        Box::pin(async move { nodes.iter().map(Self::metadata).collect() })
+        Box::pin(async move { nodes.iter().map(|n| Self::metadata(n)).collect() })
     }
 }
 
@@ -97,7 +97,7 @@ impl LoadBalancer for FakeCloud {
         &'a self,
         _cluster_name: &'a str,
         _service: &'a Service,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Result<LoadBalancerOutcome, ProviderError>> {
         *self.backends.lock().unwrap() = Some(nodes.to_vec());
         Box::pin(async move {
@@ -117,7 +117,7 @@ impl LoadBalancer for FakeCloud {
         &'a self,
         _cluster_name: &'a str,
         _service: &'a Service,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Result<Vec<ProviderEvent>, ProviderError>> {
         *self.backends.lock().unwrap() = Some(nodes.to_vec());
         Box::pin(async move { Ok(Vec::new()) })
@@ -316,7 +316,7 @@ fn three_controllers_share_one_watch_and_work_on_pruned_nodes() {
         // addresses the node controller wrote, and got pruned Nodes (no images).
         let backends = eventually("the load balancer on worker-1 and worker-3", || async {
             let backends = cloud.backends.lock().unwrap().clone()?;
-            let names: Vec<String> = backends.iter().map(ResourceExt::name_any).collect();
+            let names: Vec<String> = backends.iter().map(|n| n.name_any()).collect();
             let has_addresses = backends.iter().any(|n| {
                 n.name_any() == "worker-1"
                     && n.status

@@ -373,6 +373,19 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// [`null_as_default`] for a list kept in a long-lived listing: JSON gives no length ahead, so
+/// a decoded `Vec` grows by doubling (40 real servers take room for 64); the spare room is
+/// given back.
+pub fn null_as_empty_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut list = Option::<Vec<T>>::deserialize(d)?.unwrap_or_default();
+    list.shrink_to_fit();
+    Ok(list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -252,8 +252,6 @@ fn vip(ip: Ipv4Addr, port: u16, servers: &[Ipv4Addr]) -> VirtualIpAddress {
                     ..HealthCheck::default()
                 },
                 enabled: StringFlag(true),
-                status: None,
-                active_conn: None,
             })
             .collect(),
     }

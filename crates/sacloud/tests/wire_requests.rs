@@ -146,8 +146,6 @@ fn settings() -> LoadBalancerSettings {
                     ..HealthCheck::default()
                 },
                 enabled: StringFlag(true),
-                status: None,
-                active_conn: None,
             }],
         }],
     }

@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 
 use cloud_provider::provider::LoadBalancer as _;
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, ListParams};
+use kube::api::Api;
 use sacloud::{ProxyLb, ProxyMode};
 use sakura_ccm::provider::load_balancers::SakuraLoadBalancers;
 use serde_json::{Value, json};
@@ -470,11 +470,7 @@ fn node_changes_are_one_update_each_and_a_resync_writes_nothing() {
         // A resync: the provider asked again with nothing changed.
         let provider = SakuraLoadBalancers::new(cluster.cloud.clone(), Some(CLUSTER_ID.to_owned()));
         let service = cluster.service("web").await.unwrap();
-        let nodes: Vec<Node> = Api::<Node>::all(cluster.kube.clone())
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items;
+        let nodes = cluster.nodes().await;
         cluster.sim.handle().clear_counters();
         let outcome = provider
             .ensure("kubernetes", &service, &nodes)
@@ -672,11 +668,7 @@ fn a_restart_after_create_finds_the_enhanced_load_balancer() {
         cluster.stop_controller().await;
         let uid = cluster.add_service("web", &[ENHANCED], &[80]);
         let service = cluster.service("web").await.unwrap();
-        let nodes: Vec<Node> = Api::<Node>::all(cluster.kube.clone())
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items;
+        let nodes = cluster.nodes().await;
         let first = SakuraLoadBalancers::new(cluster.cloud.clone(), Some(CLUSTER_ID.to_owned()));
         first.ensure("kubernetes", &service, &nodes).await.unwrap();
         drop(first);

@@ -200,8 +200,8 @@ fn many_servers(n: usize) -> String {
 fn two_hundred_nodes_cost_one_listing() {
     test_runtime::run_multi(async {
         let sim = start(&many_servers(200)).await;
-        let nodes: Vec<Node> = (0..200)
-            .map(|i| node(&format!("node-{i}"), None, None))
+        let nodes: Vec<Arc<Node>> = (0..200)
+            .map(|i| Arc::new(node(&format!("node-{i}"), None, None)))
             .collect();
 
         let instances = SakuraInstances::new(client_for(&sim));
@@ -307,7 +307,7 @@ fn api_errors_are_never_a_missing_instance() {
         let err = instances.instance_metadata(&n).await.unwrap_err();
         assert!(!err.is_not_found(), "{err:?}");
         let batch = instances
-            .instance_metadata_batch(std::slice::from_ref(&n))
+            .instance_metadata_batch(&[Arc::new(n.clone())])
             .await;
         assert!(!batch[0].as_ref().unwrap_err().is_not_found());
 

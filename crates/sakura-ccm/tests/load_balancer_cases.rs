@@ -11,7 +11,6 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use cloud_provider::provider::{LoadBalancer as _, ProviderErrorKind};
-use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams};
 use sacloud::{Filter, LoadBalancer};
@@ -754,11 +753,7 @@ fn a_restart_after_create_finds_the_appliance_instead_of_creating_another() {
         add_initialized_workers(&cluster).await;
         cluster.add_service("web", &[], &[80]);
         let service = cluster.service("web").await.unwrap();
-        let nodes: Vec<Node> = Api::<Node>::all(cluster.kube.clone())
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items;
+        let nodes = cluster.nodes().await;
 
         let provider = SakuraLoadBalancers::new(cluster.cloud.clone(), Some(CLUSTER_ID.to_owned()))
             .with_max_age(Duration::from_millis(100))

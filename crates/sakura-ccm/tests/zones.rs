@@ -62,9 +62,9 @@ fn servers_in_three_zones(per_zone: usize) -> String {
 fn nodes_in_three_zones_cost_three_listings_and_get_their_zone() {
     test_runtime::run_multi(async {
         let sim = support::simulator(&servers_in_three_zones(100)).await;
-        let nodes: Vec<Node> = ISHIKARI
+        let nodes: Vec<std::sync::Arc<Node>> = ISHIKARI
             .iter()
-            .flat_map(|zone| (0..100).map(move |i| node(&format!("{zone}-{i}"))))
+            .flat_map(|zone| (0..100).map(move |i| node(&format!("{zone}-{i}")).into()))
             .collect();
         let instances = SakuraInstances::new(support::cloud_client(&sim)).with_zones(&ISHIKARI);
         sim.handle().clear_counters();

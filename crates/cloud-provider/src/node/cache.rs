@@ -3,15 +3,13 @@
 //! changed.
 //!
 //! A real Node is 20–30 kB of JSON, most of it `status.images` and `metadata.managedFields`;
-//! the controllers read its name, labels, annotations, spec, addresses and conditions. Before
-//! this cache, the node, lifecycle and service controllers each watched Nodes and kept whole
-//! copies. Now one watch keeps one pruned copy (see [`prune_node`]).
+//! the controllers read its name, labels, one annotation, spec, addresses and the `Ready`
+//! condition. Before this cache, the node, lifecycle and service controllers each watched
+//! Nodes and kept whole copies. Now one watch keeps one pruned copy (see [`prune_node`]).
 //!
-//! What is kept is what a controller may write back: the cloud node and lifecycle controllers
-//! replace a Node (`PUT`) from the cache, which sends `metadata` and `spec` as they are, so
-//! both are kept whole (bar `managedFields`, which the API server keeps when a write leaves
-//! them out). `status` is never written by a replace (the API server ignores it outside the
-//! status subresource), so only the parts that are read stay.
+//! Nothing is written back from the cache as it is: the node controllers write a Node with a
+//! merge patch of only the fields they change (`super::patch`), so a field dropped here is
+//! never erased on the API server.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,21 +20,34 @@ use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::mpsc;
 
-/// Drops what no controller reads from a Node as it arrives: `metadata.managedFields`, and
-/// from `status` everything but the addresses and each condition's type and status (images,
-/// nodeInfo, capacity, allocatable, daemon endpoints, volumes, runtime handlers, features,
-/// conditions' messages and times).
+use crate::labels::ANNOTATION_PROVIDED_NODE_IP;
+
+/// The annotations a controller or provider reads from a Node; the others are dropped. (A
+/// controller that starts reading another one adds it here.)
+pub const KEPT_ANNOTATIONS: &[&str] = &[ANNOTATION_PROVIDED_NODE_IP];
+
+/// Drops what no controller reads from a Node as it arrives: `metadata.managedFields`, the
+/// annotations not in [`KEPT_ANNOTATIONS`], and from `status` everything but the addresses
+/// and the `Ready` condition's type and status (images, nodeInfo, capacity, allocatable,
+/// daemon endpoints, volumes, runtime handlers, features, other conditions, conditions'
+/// messages and times).
 ///
-/// Kept: all of `metadata` but `managedFields` (name, UID, resourceVersion, labels,
-/// annotations, timestamps, owners, finalizers), all of `spec` (provider ID, taints, pod CIDRs:
-/// a replace must send them as they are), `status.addresses`, and the conditions' `type` and
-/// `status`.
+/// Kept: the rest of `metadata` (name, UID, resourceVersion, every label: a Service's node
+/// selector may name any of them, timestamps, owners, finalizers), all of `spec` (provider
+/// ID, taints, pod CIDRs), `status.addresses`, and `Ready`.
 pub fn prune_node(node: &mut Node) {
     node.metadata.managed_fields = None;
+    if let Some(annotations) = node.metadata.annotations.as_mut() {
+        annotations.retain(|k, _| KEPT_ANNOTATIONS.contains(&k.as_str()));
+        if annotations.is_empty() {
+            node.metadata.annotations = None;
+        }
+    }
     if let Some(status) = node.status.take() {
         let conditions = status.conditions.map(|conditions| {
             conditions
                 .into_iter()
+                .filter(|c| c.type_ == "Ready")
                 .map(|c| NodeCondition {
                     type_: c.type_,
                     status: c.status,
@@ -295,16 +306,52 @@ mod tests {
     }
 
     #[test]
-    fn pruning_keeps_metadata_and_spec_whole_for_a_replace() {
-        // The node and lifecycle controllers write a cached Node back with a replace: whatever
-        // of metadata or spec were dropped would be erased on the API server.
+    fn pruning_keeps_only_the_ready_condition() {
+        let mut node = full_node();
+        let conditions = node.status.as_mut().unwrap().conditions.as_mut().unwrap();
+        for type_ in ["MemoryPressure", "NetworkUnavailable"] {
+            conditions.insert(
+                0,
+                NodeCondition {
+                    type_: type_.into(),
+                    status: "False".into(),
+                    ..NodeCondition::default()
+                },
+            );
+        }
+        prune_node(&mut node);
+        let kept: Vec<(&str, &str)> = node
+            .status
+            .as_ref()
+            .unwrap()
+            .conditions
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|c| (c.type_.as_str(), c.status.as_str()))
+            .collect();
+        assert_eq!(kept, [("Ready", "True")]);
+    }
+
+    #[test]
+    fn pruning_keeps_spec_labels_and_the_annotations_read() {
         let full = full_node();
         let mut node = full.clone();
+        node.metadata
+            .annotations
+            .as_mut()
+            .unwrap()
+            .insert("csi.volume.kubernetes.io/nodeid".into(), "{}".into());
         prune_node(&mut node);
         let mut expected_meta = full.metadata.clone();
         expected_meta.managed_fields = None;
+        // Only the annotations read stay (the others are not written back: writes are patches).
         assert_eq!(node.metadata, expected_meta);
         assert_eq!(node.spec, full.spec);
+        let mut unread = full.clone();
+        unread.metadata.annotations = Some(BTreeMap::from([("a".into(), "b".into())]));
+        prune_node(&mut unread);
+        assert_eq!(unread.metadata.annotations, None);
     }
 
     #[test]

@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Taint};
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 
 use super::cache::NodeCache;
+use super::patch::node_patch;
 use crate::events::{EventPublisher, REASON_DELETING_NODE, REASON_DELETING_NODE_FAILED};
 use crate::labels::TAINT_SHUTDOWN;
 use crate::metrics::{ControllerMetrics, ReconcileOutcome};
@@ -171,7 +172,7 @@ impl NodeLifecycleController {
             let name = node.name_any();
             if is_ready(node) {
                 if let Some(updated) = with_shutdown_taint(node, false) {
-                    match self.replace(&updated).await {
+                    match self.write(node, &updated).await {
                         Ok(()) => report.untainted.push(name),
                         Err(()) => report.errors.push(name),
                     }
@@ -210,7 +211,7 @@ impl NodeLifecycleController {
                 Ok(true) => match self.instances.instance_shutdown(node).await {
                     Ok(true) => {
                         if let Some(updated) = with_shutdown_taint(node, true) {
-                            match self.replace(&updated).await {
+                            match self.write(node, &updated).await {
                                 Ok(()) => report.tainted.push(name),
                                 Err(()) => report.errors.push(name),
                             }
@@ -227,15 +228,22 @@ impl NodeLifecycleController {
         report
     }
 
-    /// Writes the Node back with the read `resourceVersion`; a conflict is left for the next
-    /// pass, which sees the newer Node.
-    async fn replace(&self, node: &Node) -> Result<(), ()> {
+    /// Writes the taints of `updated` over those of `read`, pinned to the read
+    /// `resourceVersion`; a conflict is left for the next pass, which sees the newer Node.
+    async fn write(&self, read: &Node, updated: &Node) -> Result<(), ()> {
+        let Some(patch) = node_patch(read, updated) else {
+            return Ok(());
+        };
         self.nodes
-            .replace(&node.name_any(), &PostParams::default(), node)
+            .patch(
+                &read.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(patch),
+            )
             .await
             .map(|_| ())
             .map_err(|error| {
-                tracing::warn!(node = %node.name_any(), %error, "could not update node taints");
+                tracing::warn!(node = %read.name_any(), %error, "could not update node taints");
             })
     }
 }

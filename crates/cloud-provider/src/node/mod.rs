@@ -6,3 +6,4 @@ pub mod cache;
 pub mod controller;
 pub mod init;
 pub mod lifecycle;
+pub mod patch;

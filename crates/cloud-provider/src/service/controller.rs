@@ -155,7 +155,8 @@ struct Synced {
 
 /// The eligible Nodes at one generation of the Node cache, and their identity.
 struct Eligible {
-    nodes: Vec<Node>,
+    /// The cache's own Nodes (shared, not copied).
+    nodes: Vec<Arc<Node>>,
     set: Arc<LoadBalancerNodeSet>,
 }
 
@@ -193,6 +194,13 @@ pub struct ServiceController {
 }
 
 const CONFLICT_RETRIES: u32 = 10;
+
+/// The Service as the controller keeps it: without `managedFields`, which nothing reads (every
+/// write is a patch) and which `kubectl apply` and other managers make as large as the rest.
+fn pruned(mut service: Service) -> Service {
+    service.metadata.managed_fields = None;
+    service
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // The guarded maps are updated by single calls; a panicking holder leaves them consistent.
@@ -320,7 +328,7 @@ impl ServiceController {
                 Followed::Listed(listed) => {
                     let listed: HashMap<ServiceKey, Arc<Service>> = listed
                         .into_iter()
-                        .map(|s| (ServiceKey::of(&s), Arc::new(s)))
+                        .map(|s| (ServiceKey::of(&s), Arc::new(pruned(s))))
                         .collect();
                     let gone: Vec<Arc<Service>> = lock(&self.cache)
                         .services
@@ -338,7 +346,7 @@ impl ServiceController {
                         let _ = tx.send(());
                     }
                 }
-                Followed::Applied(svc) => self.service_applied(Arc::new(svc)),
+                Followed::Applied(svc) => self.service_applied(Arc::new(pruned(svc))),
                 Followed::Deleted(svc) => self.service_deleted(&svc),
             }
         }
@@ -428,7 +436,7 @@ impl ServiceController {
             return Arc::clone(e);
         }
         let nodes = self.eligible_nodes();
-        let set = self.shared_node_set(nodes.iter().map(load_balancer_node).collect());
+        let set = self.shared_node_set(nodes.iter().map(|n| load_balancer_node(n)).collect());
         let e = Arc::new(Eligible { nodes, set });
         // Computed from a store read after `generation` was taken: if the Nodes changed
         // meanwhile, the generation moved on and the next call computes again.
@@ -437,14 +445,13 @@ impl ServiceController {
     }
 
     /// The Nodes that may back load balancers, sorted by name.
-    fn eligible_nodes(&self) -> Vec<Node> {
-        let mut nodes: Vec<Node> = self
+    fn eligible_nodes(&self) -> Vec<Arc<Node>> {
+        let mut nodes: Vec<Arc<Node>> = self
             .node_cache
             .store()
             .state()
-            .iter()
+            .into_iter()
             .filter(|n| node_eligible_for_load_balancers(n))
-            .map(|n| (**n).clone())
             .collect();
         nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         nodes
@@ -598,7 +605,7 @@ impl ServiceController {
         lock(&self.synced).insert(
             key,
             Synced {
-                service: Arc::new(service),
+                service: Arc::new(pruned(service)),
                 nodes: Arc::clone(&synced_nodes),
             },
         );
@@ -869,7 +876,7 @@ impl ServiceController {
     async fn update_nodes(
         &self,
         key: &ServiceKey,
-        nodes: &[Node],
+        nodes: &[Arc<Node>],
         set: &Arc<LoadBalancerNodeSet>,
     ) -> bool {
         let service_lock = self.service_lock(key);

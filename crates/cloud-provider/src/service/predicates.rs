@@ -1,7 +1,8 @@
 //! Which Services the service controller handles and which Nodes back their load balancers
 //! (upstream `service/controller.go` and `service/helpers`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
 
 use k8s_openapi::api::core::v1::{LoadBalancerStatus, Node, Service};
 
@@ -125,8 +126,18 @@ pub struct LoadBalancerNode {
     pub provider_id: String,
     /// The Node's addresses as `Type=address`, sorted.
     pub addresses: Vec<String>,
-    /// The Node's labels as `key=value`, sorted (providers may choose backends by label).
-    pub labels: Vec<String>,
+    /// A fingerprint of the Node's labels (providers may choose backends by label). A hash,
+    /// not the labels: a recorded set lives as long as the Services synced with it, and a
+    /// real Node's labels (dozens from node-feature-discovery) would make it as large as the
+    /// Nodes themselves.
+    pub labels: u64,
+}
+
+/// A fingerprint of `labels`, equal for equal labels within this process.
+fn labels_fingerprint(labels: Option<&BTreeMap<String, String>>) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    labels.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The identity of a set of Nodes backing load balancers.
@@ -145,16 +156,8 @@ pub fn load_balancer_node(node: &Node) -> LoadBalancerNode {
         })
         .unwrap_or_default();
     addresses.sort();
-    // A BTreeMap iterates in key order: already sorted.
-    let labels = node
-        .metadata
-        .labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
     LoadBalancerNode {
-        labels,
+        labels: labels_fingerprint(node.metadata.labels.as_ref()),
         name: node.metadata.name.clone().unwrap_or_default(),
         provider_id: node
             .spec
@@ -169,6 +172,7 @@ pub fn load_balancer_node(node: &Node) -> LoadBalancerNode {
 /// address and label changes): eligibility, provider ID, addresses or labels changed.
 pub fn node_change_affects_load_balancers(old: &Node, new: &Node) -> bool {
     node_eligible_for_load_balancers(old) != node_eligible_for_load_balancers(new)
+        || old.metadata.labels != new.metadata.labels
         || load_balancer_node(old) != load_balancer_node(new)
 }
 

@@ -15,7 +15,9 @@ use super::common::{Availability, IdRef, Instance, InstanceStatus, Scope, open_e
 use crate::client::{Client, HasId, Request, envelope};
 use crate::error::Error;
 use crate::find::Filter;
-use crate::wire::{Id, StringFlag, StringNumber, id_as_string, lenient_ipv4, null_as_default};
+use crate::wire::{
+    Id, StringFlag, StringNumber, id_as_string, lenient_ipv4, null_as_default, null_as_empty_list,
+};
 
 /// The appliance class of load balancers.
 pub const LOAD_BALANCER_CLASS: &str = "loadbalancer";
@@ -143,7 +145,7 @@ pub struct VirtualIpAddress {
     #[serde(rename = "Description", default, deserialize_with = "null_as_default")]
     pub description: String,
     /// Real servers (at most 40).
-    #[serde(rename = "Servers", default, deserialize_with = "null_as_default")]
+    #[serde(rename = "Servers", default, deserialize_with = "null_as_empty_list")]
     pub servers: Vec<RealServer>,
 }
 
@@ -162,16 +164,9 @@ pub struct RealServer {
     /// Whether traffic is sent to it.
     #[serde(rename = "Enabled", default)]
     pub enabled: StringFlag,
-    /// Read-only: `UP` or `DOWN` as last seen by the appliance.
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Read-only: active connections.
-    #[serde(
-        rename = "ActiveConn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub active_conn: Option<StringNumber>,
+    // The read-only `Status` and `ActiveConn` the API may add here are left out: they are read
+    // from `appliance/{id}/status` ([`RealServerStatus`]) when wanted, and a listing of every
+    // appliance is kept for a while (200 appliances hold thousands of real servers).
 }
 
 /// A real server's health check.

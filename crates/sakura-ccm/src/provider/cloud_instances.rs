@@ -336,7 +336,7 @@ impl InstancesV2 for SakuraInstances {
 
     fn instance_metadata_batch<'a>(
         &'a self,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Vec<Result<InstanceMetadata, ProviderError>>> {
         Box::pin(async move {
             let called = Instant::now();

@@ -35,7 +35,7 @@ pub fn is_fresh(started: Instant, now: Instant, max_age: Duration, freshness: Fr
 }
 
 /// A listing and when its fetch started (not ended: anything created after may be missing).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Listed<T> {
     /// When the fetch started.
     pub started: Instant,
@@ -129,19 +129,16 @@ impl<T> SharedListing<T> {
 
     /// Applies a change this process just made in the cloud to the cached listing (if any), so
     /// the next caller sees it without listing again. `change` must be idempotent: the cached
-    /// listing may already contain it.
+    /// listing may already contain it. The listing is changed in place unless a caller still
+    /// holds it (then it is copied, so that caller's view does not change under it): copying
+    /// every appliance with its real servers on each create was most of a resync's garbage.
     pub async fn record(&self, change: impl FnOnce(&mut T))
     where
         T: Clone,
     {
         let mut state = self.state.lock().await;
-        if let Some(last) = &state.last {
-            let mut items = last.items.clone();
-            change(&mut items);
-            state.last = Some(Arc::new(Listed {
-                started: last.started,
-                items,
-            }));
+        if let Some(last) = state.last.as_mut() {
+            change(&mut Arc::make_mut(last).items);
         }
     }
 

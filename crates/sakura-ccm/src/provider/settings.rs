@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use cloud_provider::provider::ProviderEvent;
 use k8s_openapi::api::core::v1::{Node, ServicePort};
@@ -41,7 +42,7 @@ pub struct NodeTarget {
 }
 
 /// The targets for `nodes` (already filtered for eligibility by the service controller).
-pub fn node_targets(nodes: &[Node]) -> Vec<NodeTarget> {
+pub fn node_targets(nodes: &[Arc<Node>]) -> Vec<NodeTarget> {
     nodes
         .iter()
         .map(|n| NodeTarget {
@@ -308,8 +309,6 @@ pub fn desired_settings(
                     port: StringNumber::from(*port),
                     health_check: health_check.clone(),
                     enabled: StringFlag(true),
-                    status: None,
-                    active_conn: None,
                 })
                 .collect(),
         })
@@ -720,7 +719,7 @@ mod tests {
             ..Node::default()
         };
         assert_eq!(
-            node_targets(&[n, Node::default()]),
+            node_targets(&[Arc::new(n), Arc::default()]),
             vec![
                 node("w1", &["192.168.0.5", "133.242.253.100"]),
                 node("", &[]),
@@ -773,8 +772,6 @@ mod tests {
         for e in &mut read_back.load_balancer {
             e.description = "set by someone".into();
             for s in &mut e.servers {
-                s.status = Some("UP".into());
-                s.active_conn = Some(StringNumber(3));
                 s.health_check.host = Some("example".into());
                 s.health_check.retry = Some(StringNumber(3));
                 s.health_check.connect_timeout = Some(StringNumber(10));

@@ -359,6 +359,18 @@ impl Cluster {
     }
 
     /// A Service in `default`, if it exists.
+    /// Every Node, shared as the controller's Node cache hands them to the provider.
+    pub async fn nodes(&self) -> Vec<Arc<Node>> {
+        Api::<Node>::all(self.kube.clone())
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(Arc::new)
+            .collect()
+    }
+
     pub async fn service(&self, name: &str) -> Option<Service> {
         Api::<Service>::namespaced(self.kube.clone(), "default")
             .get_opt(name)

@@ -666,7 +666,7 @@ mod tests {
             panic!("{v:?}")
         };
         assert_eq!(missing.len(), REQUIRED_ACCESS.len());
-        assert!(missing.contains(&"core nodes: delete, get, list, update, watch".to_owned()));
+        assert!(missing.contains(&"core nodes: delete, get, list, patch, watch".to_owned()));
         // Leases granted by a Role in the namespace (limited to the Lease's name for get and
         // update, and create/list/watch without names).
         let split = Rbac {

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use cloud_provider::service::predicates::node_eligible_for_load_balancers;
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort};
@@ -63,10 +64,11 @@ pub fn plan_services<'a>(
     enhanced: &'a [(&'a Service, EnhancedOptions)],
     nodes: &[Node],
 ) -> Vec<EnhancedService<'a>> {
-    let eligible: Vec<Node> = nodes
+    // Shared as the controller's Node cache shares them (a one-off copy: doctor runs once).
+    let eligible: Vec<Arc<Node>> = nodes
         .iter()
         .filter(|n| node_eligible_for_load_balancers(n))
-        .cloned()
+        .map(|n| Arc::new(n.clone()))
         .collect();
     enhanced
         .iter()
@@ -424,7 +426,8 @@ pub fn health(
     nodes: &[Node],
     cluster_id: Option<&str>,
 ) -> Finding {
-    let by_address: BTreeMap<Ipv4Addr, String> = global_targets(nodes)
+    let nodes: Vec<Arc<Node>> = nodes.iter().map(|n| Arc::new(n.clone())).collect();
+    let by_address: BTreeMap<Ipv4Addr, String> = global_targets(&nodes)
         .into_iter()
         .filter_map(|t| Some((t.address?, t.name)))
         .collect();

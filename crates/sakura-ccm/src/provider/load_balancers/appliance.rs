@@ -101,7 +101,7 @@ pub fn find_ours<'a>(
 
 /// Whether every one of `nodes` that has an `ExternalIP` has it on a shared-segment NIC of
 /// one of `servers` (and at least one node has one).
-pub fn nodes_only_on_shared_segment(nodes: &[Node], servers: &[Server]) -> bool {
+pub fn nodes_only_on_shared_segment(nodes: &[Arc<Node>], servers: &[Server]) -> bool {
     let external: Vec<Ipv4Addr> = nodes
         .iter()
         .filter_map(|n| n.status.as_ref()?.addresses.as_ref())
@@ -332,12 +332,12 @@ impl ApplianceLoadBalancers {
     /// not copied: a copy of 1,000 cached Nodes is about 8 MB).
     async fn reachable<'a>(
         &self,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
         zone: Zone,
         switch: Id,
         described: &str,
         events: &mut Vec<ProviderEvent>,
-    ) -> Result<Cow<'a, [Node]>, ProviderError> {
+    ) -> Result<Cow<'a, [Arc<Node>]>, ProviderError> {
         if self.zones.len() < 2 || !any_elsewhere(nodes, zone) {
             return Ok(Cow::Borrowed(nodes));
         }
@@ -483,7 +483,7 @@ impl ApplianceLoadBalancers {
         &self,
         service: &Service,
         options: &LoadBalancerOptions,
-        nodes: &[Node],
+        nodes: &[Arc<Node>],
         allow_create: bool,
         mut events: Vec<ProviderEvent>,
     ) -> Result<LoadBalancerOutcome, ProviderError> {
@@ -491,6 +491,8 @@ impl ApplianceLoadBalancers {
         let options = options.clone();
         let listed = self.appliances(Freshness::MaxAge).await?;
         let found = self.pick(&listed.items, &identity, &mut events);
+        // Not held while the appliance is changed: a change is then recorded in place.
+        drop(listed);
         let status = match found {
             Some((appliance, ownership)) => {
                 self.reconcile_existing(service, &options, nodes, appliance, ownership, &mut events)
@@ -519,7 +521,7 @@ impl ApplianceLoadBalancers {
         &self,
         service: &Service,
         options: &LoadBalancerOptions,
-        nodes: &[Node],
+        nodes: &[Arc<Node>],
         mut appliance: LoadBalancer,
         ownership: Ownership,
         events: &mut Vec<ProviderEvent>,
@@ -785,7 +787,7 @@ impl ApplianceLoadBalancers {
     async fn with_shared_segment_hint(
         &self,
         error: ProviderError,
-        nodes: &[Node],
+        nodes: &[Arc<Node>],
     ) -> ProviderError {
         let Ok(servers) = self.all_servers().await else {
             return error;
@@ -810,7 +812,7 @@ impl ApplianceLoadBalancers {
         service: &Service,
         identity: &ServiceIdentity,
         options: &LoadBalancerOptions,
-        nodes: &[Node],
+        nodes: &[Arc<Node>],
         events: &mut Vec<ProviderEvent>,
     ) -> Result<LoadBalancerStatus, ProviderError> {
         let chosen = match self.choose_network(options).await {
@@ -845,14 +847,14 @@ impl ApplianceLoadBalancers {
             options.requested_vip,
         )
         .map_err(|e| ProviderError::from_event(e.event()))?;
-        let on_this_switch: Vec<LoadBalancer> = listed
+        let on_this_switch = listed
             .items
             .iter()
-            .filter(|a| on_switch(a, chosen.switch.id))
-            .cloned()
-            .collect();
-        let vrid =
-            select_vrid(&on_this_switch).map_err(|e| ProviderError::from_event(e.event()))?;
+            .filter(|a| on_switch(a, chosen.switch.id));
+        let vrid = select_vrid(on_this_switch).map_err(|e| ProviderError::from_event(e.event()))?;
+        // Let go of the listing before recording the new appliance in it, so it is changed in
+        // place rather than copied.
+        drop((listed, servers));
         let network = allocation
             .appliance_ips
             .first()

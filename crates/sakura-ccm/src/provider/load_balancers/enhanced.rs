@@ -187,7 +187,7 @@ impl EnhancedLoadBalancers {
         &self,
         service: &Service,
         options: &EnhancedOptions,
-        nodes: &[Node],
+        nodes: &[Arc<Node>],
         allow_create: bool,
         mut events: Vec<ProviderEvent>,
     ) -> Result<LoadBalancerOutcome, ProviderError> {
@@ -269,7 +269,7 @@ impl EnhancedLoadBalancers {
         service: &Service,
         identity: &ServiceIdentity,
         options: &EnhancedOptions,
-        nodes: &[Node],
+        nodes: &[Arc<Node>],
         events: &mut Vec<ProviderEvent>,
     ) -> Result<ProxyLb, ProviderError> {
         let desired = desired_enhanced(
@@ -335,7 +335,7 @@ impl EnhancedLoadBalancers {
         &self,
         service: &Service,
         options: &EnhancedOptions,
-        nodes: &[Node],
+        nodes: &[Arc<Node>],
         mut item: ProxyLb,
         events: &mut Vec<ProviderEvent>,
     ) -> Result<ProxyLb, ProviderError> {

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use cloud_provider::provider::ProviderEvent;
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, ServicePort};
@@ -40,7 +41,7 @@ pub struct GlobalTarget {
 }
 
 /// The targets for `nodes`, by name.
-pub fn global_targets(nodes: &[Node]) -> Vec<GlobalTarget> {
+pub fn global_targets(nodes: &[Arc<Node>]) -> Vec<GlobalTarget> {
     let mut targets: Vec<GlobalTarget> = nodes
         .iter()
         .map(|n| GlobalTarget {
@@ -496,13 +497,16 @@ mod tests {
 
     #[test]
     fn targets_are_external_addresses_by_name() {
-        let t = global_targets(&[
-            node(
-                "b",
-                &[("InternalIP", "192.168.0.2"), ("ExternalIP", "203.0.113.2")],
-            ),
-            node("a", &[("InternalIP", "192.168.0.1")]),
-        ]);
+        let t = global_targets(
+            &[
+                node(
+                    "b",
+                    &[("InternalIP", "192.168.0.2"), ("ExternalIP", "203.0.113.2")],
+                ),
+                node("a", &[("InternalIP", "192.168.0.1")]),
+            ]
+            .map(Arc::new),
+        );
         assert_eq!(
             t,
             vec![

@@ -15,6 +15,7 @@ pub mod zones;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cloud_provider::provider::{
@@ -104,7 +105,7 @@ impl SakuraLoadBalancers {
     async fn reconcile(
         &self,
         service: &Service,
-        nodes: &[Node],
+        nodes: &[Arc<Node>],
         allow_create: bool,
     ) -> Result<LoadBalancerOutcome, ProviderError> {
         let identity = identity(service)?;
@@ -231,7 +232,10 @@ enum Other {
 /// The Nodes matching the selector (all without one). Without a selector the Nodes are
 /// borrowed, not copied: a copy of 1,000 cached Nodes is about 9 MB, and every Service's sync
 /// would make one (heap profile in docs/benchmarks.md).
-pub fn select_nodes<'a>(nodes: &'a [Node], selector: Option<&NodeSelector>) -> Cow<'a, [Node]> {
+pub fn select_nodes<'a>(
+    nodes: &'a [Arc<Node>],
+    selector: Option<&NodeSelector>,
+) -> Cow<'a, [Arc<Node>]> {
     let Some(selector) = selector else {
         return Cow::Borrowed(nodes);
     };
@@ -303,7 +307,7 @@ impl LoadBalancerProvider for SakuraLoadBalancers {
         &'a self,
         _cluster_name: &'a str,
         service: &'a Service,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Result<LoadBalancerOutcome, ProviderError>> {
         Box::pin(async move {
             let mut outcome = self.reconcile(service, nodes, true).await?;
@@ -317,7 +321,7 @@ impl LoadBalancerProvider for SakuraLoadBalancers {
         &'a self,
         _cluster_name: &'a str,
         service: &'a Service,
-        nodes: &'a [Node],
+        nodes: &'a [Arc<Node>],
     ) -> BoxFuture<'a, Result<Vec<ProviderEvent>, ProviderError>> {
         Box::pin(async move { Ok(self.reconcile(service, nodes, false).await?.events) })
     }
@@ -358,7 +362,8 @@ mod tests {
             node("edge-1", &[("role", "edge")]),
             node("worker-1", &[("role", "worker")]),
             node("bare", &[]),
-        ];
+        ]
+        .map(Arc::new);
         assert_eq!(select_nodes(&nodes, None).len(), 3);
         let edge = NodeSelector::parse("role=edge").unwrap();
         let names: Vec<String> = select_nodes(&nodes, Some(&edge))

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
 use cloud_provider::labels::LABEL_ZONE;
 use cloud_provider::provider::ProviderEvent;
@@ -68,7 +69,7 @@ pub fn node_zone_label(node: &Node) -> Option<Zone> {
 
 /// Whether any of `nodes` may be in another zone than `zone` (by label; a Node without the
 /// label counts, since only its server can tell). Without such Nodes nothing more is listed.
-pub fn any_elsewhere(nodes: &[Node], zone: Zone) -> bool {
+pub fn any_elsewhere(nodes: &[Arc<Node>], zone: Zone) -> bool {
     nodes.iter().any(|n| node_zone_label(n) != Some(zone))
 }
 
@@ -100,12 +101,12 @@ fn server_of<'a>(node: &Node, servers: &'a [Server]) -> Option<&'a Server> {
 /// another zone is kept only when its server has a NIC on a switch on the same bridge as
 /// `switch`. `bridges` maps switch IDs (of every zone) to their bridge.
 pub fn reachable_nodes(
-    nodes: &[Node],
+    nodes: &[Arc<Node>],
     zone: Zone,
     switch: Id,
     servers: &[Server],
     bridges: &HashMap<Id, Id>,
-) -> (Vec<Node>, Vec<Unbridged>) {
+) -> (Vec<Arc<Node>>, Vec<Unbridged>) {
     let bridge = bridges.get(&switch);
     let mut kept = Vec::new();
     let mut left_out = Vec::new();
@@ -205,7 +206,10 @@ mod tests {
             node("c", Some("is1c"), None),
             node("ghost", Some("is1c"), None),
             node("new", None, None),
-        ];
+        ]
+        .into_iter()
+        .map(Arc::new)
+        .collect::<Vec<_>>();
         let (kept, out) = reachable_nodes(&nodes, Zone::Is1a, Id(100), &servers, &bridges);
         let kept: Vec<_> = kept
             .iter()

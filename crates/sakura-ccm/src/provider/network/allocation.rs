@@ -200,9 +200,11 @@ impl VridExhausted {
 
 /// The smallest VRRP ID from 1 not used by the load balancers already on the switch (pass only
 /// those; see [`on_switch`](super::on_switch)).
-pub fn select_vrid(existing_lbs_on_switch: &[LoadBalancer]) -> Result<u32, VridExhausted> {
+pub fn select_vrid<'a>(
+    existing_lbs_on_switch: impl IntoIterator<Item = &'a LoadBalancer>,
+) -> Result<u32, VridExhausted> {
     let used: BTreeSet<u32> = existing_lbs_on_switch
-        .iter()
+        .into_iter()
         .map(|lb| lb.remark.vrrp.vrid)
         .collect();
     (1..=MAX_VRID)
