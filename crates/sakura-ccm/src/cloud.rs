@@ -9,6 +9,7 @@ use crate::config::{ENV_DISABLE_LOAD_BALANCER, ProviderConfig};
 use crate::provider::cloud_instances::SakuraInstances;
 use crate::provider::instances::PROVIDER_NAME;
 use crate::provider::load_balancers::SakuraLoadBalancers;
+use crate::provider::servers::{DEFAULT_MAX_AGE, ServerListing};
 
 /// Instances (servers) and, unless disabled, load balancers (appliances) of the configured
 /// zones. No
@@ -22,12 +23,21 @@ pub struct SakuraCloud {
 impl SakuraCloud {
     /// The provider for `config`, talking through `client`.
     pub fn new(client: Client, config: &ProviderConfig) -> Self {
+        // One listing of the servers for the node controllers and the load balancers.
+        let servers = Arc::new(ServerListing::new(
+            client.clone(),
+            &config.zones,
+            DEFAULT_MAX_AGE,
+        ));
         Self::from_parts(
-            SakuraInstances::new(client.clone()).with_zones(&config.zones),
+            SakuraInstances::new(client.clone())
+                .with_zones(&config.zones)
+                .with_server_listing(servers.clone()),
             (!config.disable_load_balancer).then(|| {
                 SakuraLoadBalancers::new(client, config.cluster_id.clone())
                     .with_zones(&config.zones)
                     .with_defaults(config.load_balancer_defaults.clone())
+                    .with_server_listing(servers)
             }),
         )
     }

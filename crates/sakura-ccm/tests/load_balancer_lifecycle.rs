@@ -150,3 +150,74 @@ fn a_resync_with_nothing_changed_writes_nothing() {
         assert_eq!(cluster.writes(), 0, "{:?}", cluster.sim.handle().counters());
     })
 }
+
+/// The node controllers and the load balancers read one listing of the servers (as the
+/// binary wires them): a Service created while the Nodes' listing is fresh lists no servers of
+/// its own; providers with listings of their own list twice.
+#[test]
+fn nodes_and_load_balancers_share_one_server_listing() {
+    use cloud_provider::provider::{InstancesV2 as _, LoadBalancer as _};
+    use sakura_ccm::provider::cloud_instances::SakuraInstances;
+    use sakura_ccm::provider::load_balancers::SakuraLoadBalancers;
+    use sakura_ccm::provider::servers::ServerListing;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    test_runtime::run_multi(async {
+        let mut cluster = Cluster::start(SCENARIO).await;
+        for name in WORKERS {
+            cluster.add_node(name);
+        }
+        eventually("workers initialized", CONVERGE, || async {
+            let mut all = true;
+            for name in WORKERS {
+                all &= cluster.node_initialized(name).await;
+            }
+            all
+        })
+        .await;
+        cluster.stop_controller().await;
+        let nodes = cluster.nodes().await;
+        let age = Duration::from_secs(60);
+        let cloud = cluster.cloud.clone();
+
+        // Listings of their own: the Nodes' lookup and the create each list the servers.
+        cluster.add_service("own", &[], &[80]);
+        let service = cluster.service("own").await.unwrap();
+        let instances = SakuraInstances::new(cloud.clone()).with_max_age(age);
+        let balancers =
+            SakuraLoadBalancers::new(cloud.clone(), Some(CLUSTER_ID.to_owned())).with_max_age(age);
+        cluster.sim.handle().clear_counters();
+        assert!(
+            instances
+                .instance_metadata_batch(&nodes)
+                .await
+                .iter()
+                .all(Result::is_ok)
+        );
+        let created = balancers.ensure("kubernetes", &service, &nodes).await;
+        assert!(created.is_err(), "the appliance is still booting");
+        assert_eq!(cluster.sim.handle().count("GET", "server"), 2);
+
+        // One shared listing: one call for both.
+        cluster.add_service("shared", &[], &[80]);
+        let service = cluster.service("shared").await.unwrap();
+        let servers = Arc::new(ServerListing::new(cloud.clone(), &[], age));
+        let instances = SakuraInstances::new(cloud.clone()).with_server_listing(servers.clone());
+        let balancers = SakuraLoadBalancers::new(cloud, Some(CLUSTER_ID.to_owned()))
+            .with_max_age(age)
+            .with_server_listing(servers);
+        cluster.sim.handle().clear_counters();
+        assert!(
+            instances
+                .instance_metadata_batch(&nodes)
+                .await
+                .iter()
+                .all(Result::is_ok)
+        );
+        let created = balancers.ensure("kubernetes", &service, &nodes).await;
+        assert!(created.is_err(), "the appliance is still booting");
+        assert_eq!(cluster.sim.handle().count("GET", "server"), 1);
+        assert_eq!(cluster.load_balancers().await.len(), 2);
+    })
+}

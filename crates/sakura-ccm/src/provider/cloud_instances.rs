@@ -14,26 +14,14 @@ use cloud_provider::provider::{
     BoxFuture, InstanceMetadata, InstancesV2, ProviderError, ProviderEvent,
 };
 use k8s_openapi::api::core::v1::Node;
-use sacloud::{Client, Filter, Id, Server, Zone};
+use sacloud::{Client, Id, Server, Zone};
 
 use super::errors::api_error;
 use super::instances::{Match, MatchError, instance_metadata, is_shutdown, match_node_object};
-use super::listing::{Freshness, Listed, SharedListing};
+use super::listing::{Freshness, Listed};
+use super::servers::{ServerListing, ZoneServers};
 
-/// How long a listing answers lookups by default.
-pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10);
-/// The tag marking the cluster's switches and routers.
-pub const K8S_TAG: &str = "@k8s";
-
-/// One listing of the configured zones.
-#[derive(Debug)]
-struct ZoneServers {
-    /// Every server of every zone listed, each with its zone.
-    servers: Vec<Server>,
-    tagged_switches: Vec<Id>,
-    /// Zones that could not be listed (when others could): a Node not found may be there.
-    unavailable: Option<ProviderError>,
-}
+pub use super::servers::{DEFAULT_MAX_AGE, K8S_TAG};
 
 type Snapshot = Listed<ZoneServers>;
 
@@ -87,7 +75,8 @@ pub struct SakuraInstances {
     client: Client,
     /// The configured zones, the client's own first.
     zones: Vec<Zone>,
-    listing: SharedListing<ZoneServers>,
+    /// The servers, possibly shared with the load balancers (see [`ServerListing`]).
+    servers: Arc<ServerListing>,
 }
 
 impl SakuraInstances {
@@ -95,9 +84,9 @@ impl SakuraInstances {
     pub fn new(client: Client) -> Self {
         let zone = client.zone();
         Self {
+            servers: Arc::new(ServerListing::new(client.clone(), &[zone], DEFAULT_MAX_AGE)),
             client,
             zones: vec![zone],
-            listing: SharedListing::new(DEFAULT_MAX_AGE),
         }
     }
 
@@ -106,104 +95,35 @@ impl SakuraInstances {
     pub fn with_zones(mut self, zones: &[Zone]) -> Self {
         if !zones.is_empty() {
             self.zones = zones.to_vec();
+            self.servers = Arc::new(ServerListing::new(
+                self.client.clone(),
+                zones,
+                self.servers.max_age(),
+            ));
         }
         self
     }
 
     /// How long one listing answers lookups (zero: every lookup lists again).
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
-        self.listing = SharedListing::new(max_age);
+        self.servers = Arc::new(ServerListing::new(
+            self.client.clone(),
+            &self.zones,
+            max_age,
+        ));
+        self
+    }
+
+    /// Looks servers up in `servers`, shared with the load balancers (one listing of the
+    /// servers for both; its zones should be this provider's).
+    pub fn with_server_listing(mut self, servers: Arc<ServerListing>) -> Self {
+        self.servers = servers;
         self
     }
 
     /// A listing at least as fresh as asked.
     async fn snapshot(&self, freshness: Freshness) -> Result<Arc<Snapshot>, ProviderError> {
-        self.listing.get(freshness, || self.fetch()).await
-    }
-
-    /// Lists every configured zone in parallel. A zone that fails does not hide the others'
-    /// servers (a zone's outage must not stall the Nodes of the rest), unless every zone fails.
-    async fn fetch(&self) -> Result<ZoneServers, ProviderError> {
-        let listed =
-            futures::future::join_all(self.zones.iter().map(|zone| self.fetch_zone(*zone))).await;
-        let mut servers = Vec::new();
-        let mut tagged_switches = Vec::new();
-        let mut unavailable: Option<ProviderError> = None;
-        let mut any_ok = false;
-        for one in listed {
-            match one {
-                Ok(zone) => {
-                    any_ok = true;
-                    servers.extend(zone.servers);
-                    tagged_switches.extend(zone.tagged_switches);
-                }
-                Err(err) => {
-                    unavailable.get_or_insert(err);
-                }
-            }
-        }
-        if let (false, Some(err)) = (any_ok, &unavailable) {
-            return Err(err.clone());
-        }
-        tagged_switches.sort();
-        tagged_switches.dedup();
-        Ok(ZoneServers {
-            servers,
-            tagged_switches,
-            unavailable,
-        })
-    }
-
-    async fn fetch_zone(&self, zone: Zone) -> Result<ZoneServers, ProviderError> {
-        let client = self.client.in_zone(zone);
-        let in_zone = |what: &str| {
-            if self.zones.len() > 1 {
-                format!("{what} in {zone}")
-            } else {
-                what.to_owned()
-            }
-        };
-        let tagged = Filter::new().tags_all([K8S_TAG]);
-        let (mut servers, switches, routers) = tokio::try_join!(
-            async {
-                client
-                    .find_servers(&Filter::new())
-                    .await
-                    .map_err(|e| api_error(&in_zone("listing servers"), &e))
-            },
-            async {
-                client
-                    .find_switches(&tagged)
-                    .await
-                    .map_err(|e| api_error(&in_zone("listing switches tagged @k8s"), &e))
-            },
-            async {
-                client
-                    .find_internets(&tagged)
-                    .await
-                    .map_err(|e| api_error(&in_zone("listing routers tagged @k8s"), &e))
-            },
-        )?;
-        // The zone label comes from the server's own zone; a listing is of one zone.
-        for server in &mut servers {
-            if server.zone.as_ref().is_none_or(|z| z.name.is_empty()) {
-                server.zone = Some(sacloud::api::common::ZoneRef {
-                    id: Id(zone.id()),
-                    name: zone.name().to_owned(),
-                    region: None,
-                });
-            }
-        }
-        let tagged_switches: Vec<Id> = switches
-            .iter()
-            .map(|s| s.id)
-            .chain(routers.iter().map(|r| r.switch.id))
-            .collect();
-        Ok(ZoneServers {
-            servers,
-            tagged_switches,
-            unavailable: None,
-        })
+        self.servers.get(freshness).await
     }
 
     /// Looks the Node up, listing again (once) when the listing predates the call and has no

@@ -70,6 +70,11 @@ impl<T> SharedListing<T> {
         }
     }
 
+    /// How long a listing serves [`Freshness::MaxAge`] callers.
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
     /// A listing at least as fresh as asked, fetched with `fetch` when the cached one is not.
     /// The lock is held across the fetch, so concurrent callers share one request.
     pub async fn get<F, Fut>(

@@ -12,5 +12,6 @@ pub mod naming;
 pub mod network;
 pub mod node_selector;
 pub mod reasons;
+pub mod servers;
 pub mod settings;
 mod text;

@@ -22,6 +22,7 @@ use sacloud_sim::{RunningSimulator, Scenario, Simulator};
 use sakura_ccm::cloud::SakuraCloud;
 use sakura_ccm::provider::cloud_instances::SakuraInstances;
 use sakura_ccm::provider::load_balancers::SakuraLoadBalancers;
+use sakura_ccm::provider::servers::ServerListing;
 use serde_json::{Value, json};
 
 /// The cluster ID the controller runs with (its appliances carry `@k8s.ClusterID=<this>`).
@@ -111,11 +112,14 @@ pub fn cloud_client(sim: &RunningSimulator) -> Client {
 
 /// The provider as the binary builds it, with cache ages and polls shortened for tests.
 pub fn provider(client: &Client, cluster_id: Option<&str>) -> SakuraCloud {
+    let age = Duration::from_millis(100);
+    let servers = Arc::new(ServerListing::new(client.clone(), &[], age));
     SakuraCloud::from_parts(
-        SakuraInstances::new(client.clone()).with_max_age(Duration::from_millis(100)),
+        SakuraInstances::new(client.clone()).with_server_listing(servers.clone()),
         Some(
             SakuraLoadBalancers::new(client.clone(), cluster_id.map(str::to_owned))
-                .with_max_age(Duration::from_millis(100))
+                .with_max_age(age)
+                .with_server_listing(servers)
                 .with_poll_interval(Duration::from_millis(50))
                 .with_certificate_poll(Duration::from_millis(100)),
         ),

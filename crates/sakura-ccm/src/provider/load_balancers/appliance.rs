@@ -40,6 +40,7 @@ use crate::provider::network::{
     switch_pool, used_addresses,
 };
 use crate::provider::reasons;
+use crate::provider::servers::{ServerListing, ZoneServers};
 use crate::provider::settings::{
     appliance_network, desired_settings, node_targets, settings_equal,
 };
@@ -236,8 +237,9 @@ pub struct ApplianceLoadBalancers {
     poll_interval: Duration,
     /// Every appliance of the zone, any class.
     appliances: SharedListing<Vec<LoadBalancer>>,
-    /// Every server of the zone (their addresses are taken on the appliances' networks).
-    servers: SharedListing<Vec<Server>>,
+    /// Every server of the zones (their addresses are taken on the appliances' networks),
+    /// possibly shared with the node controllers (see [`ServerListing`]).
+    servers: Arc<ServerListing>,
     /// Routers tagged `@k8s`.
     routers: SharedListing<Vec<Internet>>,
     /// Switches tagged `@k8s` (a router's switch carries the router's tags).
@@ -254,12 +256,16 @@ impl ApplianceLoadBalancers {
     pub fn new(client: Client, cluster_id: Option<String>) -> Self {
         Self {
             zones: vec![client.zone()],
+            servers: Arc::new(ServerListing::new(
+                client.clone(),
+                &[client.zone()],
+                DEFAULT_MAX_AGE,
+            )),
             bridges: SharedListing::new(DEFAULT_MAX_AGE),
             client,
             cluster_id: cluster_id.filter(|id| !id.is_empty()),
             poll_interval: DEFAULT_POLL_INTERVAL,
             appliances: SharedListing::new(DEFAULT_MAX_AGE),
-            servers: SharedListing::new(DEFAULT_MAX_AGE),
             routers: SharedListing::new(DEFAULT_MAX_AGE),
             switches: SharedListing::new(DEFAULT_MAX_AGE),
             switch_locks: StdMutex::new(HashMap::new()),
@@ -271,7 +277,19 @@ impl ApplianceLoadBalancers {
     pub fn with_zones(mut self, zones: &[Zone]) -> Self {
         if !zones.is_empty() {
             self.zones = zones.to_vec();
+            self.servers = Arc::new(ServerListing::new(
+                self.client.clone(),
+                zones,
+                self.servers.max_age(),
+            ));
         }
+        self
+    }
+
+    /// Reads servers from `servers`, shared with the node controllers (its zones should be
+    /// this provider's).
+    pub fn with_server_listing(mut self, servers: Arc<ServerListing>) -> Self {
+        self.servers = servers;
         self
     }
 
@@ -281,15 +299,10 @@ impl ApplianceLoadBalancers {
             .in_zone(appliance_zone(appliance, self.client.zone()))
     }
 
-    /// Every server of the configured zones.
-    async fn all_servers(&self) -> Result<Arc<Listed<Vec<Server>>>, ProviderError> {
-        self.servers
-            .get_or_list(Freshness::MaxAge, "listing servers", || {
-                list_in_zones(&self.client, &self.zones, |c| async move {
-                    c.find_servers(&Filter::new()).await
-                })
-            })
-            .await
+    /// Every server of the configured zones (every zone must answer: an address is free
+    /// only if no server of any zone on a bridged switch has it).
+    async fn all_servers(&self) -> Result<Arc<Listed<ZoneServers>>, ProviderError> {
+        self.servers.complete(Freshness::MaxAge).await
     }
 
     /// Every switch of the configured zones that is on a bridge, with its bridge's ID.
@@ -342,7 +355,8 @@ impl ApplianceLoadBalancers {
             return Ok(Cow::Borrowed(nodes));
         }
         let (servers, bridges) = tokio::try_join!(self.all_servers(), self.bridge_map())?;
-        let (kept, left_out) = reachable_nodes(nodes, zone, switch, &servers.items, &bridges.items);
+        let (kept, left_out) =
+            reachable_nodes(nodes, zone, switch, &servers.items.servers, &bridges.items);
         if !left_out.is_empty() {
             events.push(unbridged_event(&left_out, zone, described));
         }
@@ -353,7 +367,11 @@ impl ApplianceLoadBalancers {
     /// Services (zero: every call lists again). Allocation always lists appliances anew.
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
         self.appliances = SharedListing::new(max_age);
-        self.servers = SharedListing::new(max_age);
+        self.servers = Arc::new(ServerListing::new(
+            self.client.clone(),
+            &self.zones,
+            max_age,
+        ));
         self.routers = SharedListing::new(max_age);
         self.switches = SharedListing::new(max_age);
         self
@@ -792,7 +810,7 @@ impl ApplianceLoadBalancers {
         let Ok(servers) = self.all_servers().await else {
             return error;
         };
-        if !nodes_only_on_shared_segment(nodes, &servers.items) {
+        if !nodes_only_on_shared_segment(nodes, &servers.items.servers) {
             return error;
         }
         ProviderError::from_event(ProviderEvent::warning(
@@ -839,7 +857,13 @@ impl ApplianceLoadBalancers {
         }
 
         let bridged = self.bridged_switches(&chosen.switch).await?;
-        let used = used_addresses(&servers.items, &listed.items, &chosen.switch, &bridged, &[]);
+        let used = used_addresses(
+            &servers.items.servers,
+            &listed.items,
+            &chosen.switch,
+            &bridged,
+            &[],
+        );
         let allocation = allocate(
             &chosen.pool,
             &used,

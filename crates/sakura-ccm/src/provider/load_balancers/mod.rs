@@ -69,6 +69,16 @@ impl SakuraLoadBalancers {
         self
     }
 
+    /// Reads servers from `servers`, shared with the node controllers: one listing of the
+    /// servers for both.
+    pub fn with_server_listing(
+        mut self,
+        servers: Arc<crate::provider::servers::ServerListing>,
+    ) -> Self {
+        self.appliances = self.appliances.with_server_listing(servers);
+        self
+    }
+
     /// How soon a load balancer that is busy (booting, shutting down, conflicting) is looked
     /// at again.
     pub fn with_poll_interval(mut self, interval: Duration) -> Self {
