@@ -99,6 +99,9 @@ impl<T> SharedListing<T> {
         {
             return Err(err.clone());
         }
+        // The stale listing is let go before the new one is fetched: nobody is served from it
+        // any more, and a listing of thousands of servers held twice would double the peak.
+        state.last = None;
         let started = Instant::now();
         match fetch().await {
             Ok(items) => {
@@ -184,6 +187,28 @@ mod tests {
             !is_fresh(t0, later, Duration::from_secs(3), Freshness::Within(ten)),
             "never older than the configured age"
         );
+    }
+
+    #[test]
+    fn a_refresh_lets_go_of_the_stale_listing_before_fetching() {
+        test_runtime::run(async {
+            let listing: SharedListing<Vec<u32>> = SharedListing::new(Duration::from_secs(60));
+            let first = listing
+                .get(Freshness::MaxAge, || async { Ok(vec![1]) })
+                .await
+                .unwrap();
+            let stale = Arc::downgrade(&first);
+            drop(first);
+            let second = listing
+                .get(Freshness::StartedAfter(Instant::now()), || async {
+                    // Were the old listing still held, both would be alive at this point.
+                    assert!(stale.upgrade().is_none(), "the stale listing is still held");
+                    Ok(vec![2])
+                })
+                .await
+                .unwrap();
+            assert_eq!(second.items, [2]);
+        })
     }
 
     #[test]
