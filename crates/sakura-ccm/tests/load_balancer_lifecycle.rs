@@ -5,26 +5,24 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloud_provider::provider::{InstancesV2 as _, LoadBalancer as _};
+use sakura_ccm::provider::cloud_instances::SakuraInstances;
+use sakura_ccm::provider::load_balancers::SakuraLoadBalancers;
+use sakura_ccm::provider::servers::ServerListing;
 use serde_json::json;
-use support::{CLUSTER_ID, CONVERGE, Cluster, SCENARIO, eventually, ips, real_servers};
+use support::{
+    CLUSTER_ID, CONVERGE, Cluster, SCENARIO, eventually, ips, real_servers, start_with_nodes,
+};
 
 const WORKERS: [&str; 3] = ["worker-1", "worker-2", "worker-3"];
 
 #[test]
 fn create_update_resync_and_delete() {
     test_runtime::run_multi(async {
-        let cluster = Cluster::start(SCENARIO).await;
-        for name in WORKERS {
-            cluster.add_node(name);
-        }
-        eventually("workers initialized", CONVERGE, || async {
-            let mut all = true;
-            for name in WORKERS {
-                all &= cluster.node_initialized(name).await;
-            }
-            all
-        })
-        .await;
+        let cluster = start_with_nodes(SCENARIO, &WORKERS, &[]).await;
 
         // Create: the VIP is the first free address of the router's range after the servers'
         // (.20–.23) and the appliance's own (.24).
@@ -156,68 +154,54 @@ fn a_resync_with_nothing_changed_writes_nothing() {
 /// its own; providers with listings of their own list twice.
 #[test]
 fn nodes_and_load_balancers_share_one_server_listing() {
-    use cloud_provider::provider::{InstancesV2 as _, LoadBalancer as _};
-    use sakura_ccm::provider::cloud_instances::SakuraInstances;
-    use sakura_ccm::provider::load_balancers::SakuraLoadBalancers;
-    use sakura_ccm::provider::servers::ServerListing;
-    use std::sync::Arc;
-    use std::time::Duration;
-
     test_runtime::run_multi(async {
-        let mut cluster = Cluster::start(SCENARIO).await;
-        for name in WORKERS {
-            cluster.add_node(name);
-        }
-        eventually("workers initialized", CONVERGE, || async {
-            let mut all = true;
-            for name in WORKERS {
-                all &= cluster.node_initialized(name).await;
-            }
-            all
-        })
-        .await;
+        let mut cluster = start_with_nodes(SCENARIO, &WORKERS, &[]).await;
         cluster.stop_controller().await;
-        let nodes = cluster.nodes().await;
         let age = Duration::from_secs(60);
         let cloud = cluster.cloud.clone();
 
-        // Listings of their own: the Nodes' lookup and the create each list the servers.
-        cluster.add_service("own", &[], &[80]);
-        let service = cluster.service("own").await.unwrap();
-        let instances = SakuraInstances::new(cloud.clone()).with_max_age(age);
-        let balancers =
-            SakuraLoadBalancers::new(cloud.clone(), Some(CLUSTER_ID.to_owned())).with_max_age(age);
-        cluster.sim.handle().clear_counters();
-        assert!(
-            instances
-                .instance_metadata_batch(&nodes)
-                .await
-                .iter()
-                .all(Result::is_ok)
-        );
-        let created = balancers.ensure("kubernetes", &service, &nodes).await;
-        assert!(created.is_err(), "the appliance is still booting");
-        assert_eq!(cluster.sim.handle().count("GET", "server"), 2);
+        let own = SakuraLoadBalancers::new(cloud.clone(), Some(CLUSTER_ID.to_owned()));
+        let calls = server_listings_for_lookup_and_create(
+            &cluster,
+            "own",
+            SakuraInstances::new(cloud.clone()).with_max_age(age),
+            own.with_max_age(age),
+        )
+        .await;
+        assert_eq!(calls, 2, "a listing each");
 
-        // One shared listing: one call for both.
-        cluster.add_service("shared", &[], &[80]);
-        let service = cluster.service("shared").await.unwrap();
         let servers = Arc::new(ServerListing::new(cloud.clone(), &[], age));
-        let instances = SakuraInstances::new(cloud.clone()).with_server_listing(servers.clone());
-        let balancers = SakuraLoadBalancers::new(cloud, Some(CLUSTER_ID.to_owned()))
-            .with_max_age(age)
-            .with_server_listing(servers);
-        cluster.sim.handle().clear_counters();
-        assert!(
-            instances
-                .instance_metadata_batch(&nodes)
-                .await
-                .iter()
-                .all(Result::is_ok)
-        );
-        let created = balancers.ensure("kubernetes", &service, &nodes).await;
-        assert!(created.is_err(), "the appliance is still booting");
-        assert_eq!(cluster.sim.handle().count("GET", "server"), 1);
+        let shared = SakuraLoadBalancers::new(cloud.clone(), Some(CLUSTER_ID.to_owned()));
+        let calls = server_listings_for_lookup_and_create(
+            &cluster,
+            "shared",
+            SakuraInstances::new(cloud).with_server_listing(servers.clone()),
+            shared.with_max_age(age).with_server_listing(servers),
+        )
+        .await;
+        assert_eq!(calls, 1, "one listing for both");
         assert_eq!(cluster.load_balancers().await.len(), 2);
     })
+}
+
+/// Looks every Node up, then creates the load balancer of a new Service `name`; returns how
+/// many server listings (`GET server`) that took.
+async fn server_listings_for_lookup_and_create(
+    cluster: &Cluster,
+    name: &str,
+    instances: SakuraInstances,
+    balancers: SakuraLoadBalancers,
+) -> u64 {
+    cluster.add_service(name, &[], &[80]);
+    let service = cluster.service(name).await.unwrap();
+    let nodes = cluster.nodes().await;
+    cluster.sim.handle().clear_counters();
+    let looked_up = instances.instance_metadata_batch(&nodes).await;
+    assert!(looked_up.iter().all(Result::is_ok), "{looked_up:?}");
+    let created = balancers.ensure("kubernetes", &service, &nodes).await;
+    assert!(
+        created.is_err(),
+        "the appliance is still booting: {created:?}"
+    );
+    cluster.sim.handle().count("GET", "server")
 }

@@ -73,20 +73,17 @@ fn lookup(node: &Node, servers: &[Server]) -> Lookup {
 #[derive(Debug)]
 pub struct SakuraInstances {
     client: Client,
-    /// The configured zones, the client's own first.
-    zones: Vec<Zone>,
-    /// The servers, possibly shared with the load balancers (see [`ServerListing`]).
+    /// The servers of the configured zones, possibly shared with the load balancers (see
+    /// [`ServerListing`]); its zones are this provider's.
     servers: Arc<ServerListing>,
 }
 
 impl SakuraInstances {
     /// Instances of the client's zone, with listings cached for [`DEFAULT_MAX_AGE`].
     pub fn new(client: Client) -> Self {
-        let zone = client.zone();
         Self {
-            servers: Arc::new(ServerListing::new(client.clone(), &[zone], DEFAULT_MAX_AGE)),
+            servers: Arc::new(ServerListing::new(client.clone(), &[], DEFAULT_MAX_AGE)),
             client,
-            zones: vec![zone],
         }
     }
 
@@ -94,7 +91,6 @@ impl SakuraInstances {
     /// client's zone.
     pub fn with_zones(mut self, zones: &[Zone]) -> Self {
         if !zones.is_empty() {
-            self.zones = zones.to_vec();
             self.servers = Arc::new(ServerListing::new(
                 self.client.clone(),
                 zones,
@@ -108,14 +104,14 @@ impl SakuraInstances {
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
         self.servers = Arc::new(ServerListing::new(
             self.client.clone(),
-            &self.zones,
+            self.servers.zones(),
             max_age,
         ));
         self
     }
 
     /// Looks servers up in `servers`, shared with the load balancers (one listing of the
-    /// servers for both; its zones should be this provider's).
+    /// servers for both); its zones become this provider's.
     pub fn with_server_listing(mut self, servers: Arc<ServerListing>) -> Self {
         self.servers = servers;
         self
@@ -144,7 +140,8 @@ impl SakuraInstances {
     /// configured zone (a provider ID does not say which zone the server is in).
     async fn read_unlisted(&self, id: Id) -> Result<Option<Server>, ProviderError> {
         let reads = futures::future::join_all(
-            self.zones
+            self.servers
+                .zones()
                 .iter()
                 .map(|zone| async move { self.client.in_zone(*zone).read_server(id).await }),
         )

@@ -55,6 +55,11 @@ impl ServerListing {
         }
     }
 
+    /// The zones listed, the client's own first.
+    pub fn zones(&self) -> &[Zone] {
+        &self.zones
+    }
+
     /// How long one listing answers.
     pub fn max_age(&self) -> Duration {
         self.listing.max_age()
